@@ -1,0 +1,117 @@
+"""The compact synapse layout the kernels read.
+
+Synapses are split into *groups*: all synapses that act on the same input channel (current pulse,
+voltage jump, or one exponential current per time constant) with the same plasticity rule. Within a
+group they are sorted by (source, delay) in CSR form: the synapses of source j with delay d steps
+are ``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
+``post`` and ``weight``). A static synapse costs 12 bytes (int32 target + float64 weight); the
+per-(source, delay) pointers cost 8 bytes per neuron, delay step and group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .connectivity import Synapses
+
+CHANNEL_CURRENT = 0  # weight added to I for the arrival step (Izhikevich's code)
+CHANNEL_VOLTAGE = 1  # v += weight at arrival (NEST's izhikevich)
+FIRST_EXP_CHANNEL = 2  # channel 2 + k: exponential current with the k-th time constant
+
+
+@dataclass
+class SynapseTable:
+    """All synapses of the network in the kernel layout (see the module docstring)."""
+
+    n_neurons: int
+    max_delay_steps: int  # D >= 1
+    row_ptr: np.ndarray  # int64 (G, N * D + 1)
+    post: np.ndarray  # int32 (S,)
+    weight: np.ndarray  # float64 (S,)
+    group_channel: np.ndarray  # int64 (G,)
+    group_connections: list[list[int]]  # connection indices per group
+    # for every connection: (group, positions of its synapses in post/weight, in generation order)
+    connection_slots: list[tuple[int, np.ndarray]]
+
+    @property
+    def n_synapses(self) -> int:
+        return len(self.post)
+
+    def delays(self) -> np.ndarray:
+        """Delay in steps of every synapse (derived from the pointers, for inspection and tests)."""
+        out = np.empty(self.n_synapses, np.int64)
+        d = self.max_delay_steps
+        for g in range(self.row_ptr.shape[0]):
+            counts = np.diff(self.row_ptr[g])
+            seg_delay = (np.arange(len(counts)) % d) + 1
+            start = self.row_ptr[g, 0]
+            out[start : self.row_ptr[g, -1]] = np.repeat(seg_delay, counts)
+        return out
+
+    def sources(self) -> np.ndarray:
+        """Source neuron of every synapse."""
+        out = np.empty(self.n_synapses, np.int64)
+        d = self.max_delay_steps
+        for g in range(self.row_ptr.shape[0]):
+            counts = np.diff(self.row_ptr[g])
+            seg_source = np.arange(len(counts)) // d
+            out[self.row_ptr[g, 0] : self.row_ptr[g, -1]] = np.repeat(seg_source, counts)
+        return out
+
+
+def build_table(n_neurons: int, per_connection: list[Synapses], channels: list[int]) -> SynapseTable:
+    """Group the connections by channel and lay their synapses out by (source, delay)."""
+    max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
+    group_of_channel: dict[int, int] = {}
+    for channel in channels:
+        group_of_channel.setdefault(channel, len(group_of_channel))
+    n_groups = max(1, len(group_of_channel))
+    group_connections: list[list[int]] = [[] for _ in range(n_groups)]
+    for i, channel in enumerate(channels):
+        group_connections[group_of_channel[channel]].append(i)
+    group_channel = np.zeros(n_groups, np.int64)
+    for channel, g in group_of_channel.items():
+        group_channel[g] = channel
+
+    n_total = sum(len(s.pre) for s in per_connection)
+    row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), np.int64)
+    post = np.empty(n_total, np.int32)
+    weight = np.empty(n_total, np.float64)
+    slots: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, np.int64))] * len(per_connection)
+    offset = 0
+    for g, members in enumerate(group_connections):
+        parts = [per_connection[i] for i in members]
+        if not parts:
+            row_ptr[g, :] = offset
+            continue
+        pre = np.concatenate([p.pre for p in parts])
+        key = pre * max_delay + (np.concatenate([p.delay_steps for p in parts]) - 1)
+        # Stable: synapses of one (source, delay) keep their generation order, which fixes the
+        # order in which arrivals are summed.
+        order = np.argsort(key, kind="stable")
+        n = len(order)
+        post[offset : offset + n] = np.concatenate([p.post for p in parts])[order]
+        weight[offset : offset + n] = np.concatenate([p.weight for p in parts])[order]
+        counts = np.bincount(key, minlength=n_neurons * max_delay)
+        row_ptr[g, 0] = offset
+        np.cumsum(counts, out=row_ptr[g, 1:])
+        row_ptr[g, 1:] += offset
+        position = np.empty(n, np.int64)
+        position[order] = offset + np.arange(n)
+        start = 0
+        for i, p in zip(members, parts):
+            slots[i] = (g, position[start : start + len(p.pre)])
+            start += len(p.pre)
+        offset += n
+    return SynapseTable(
+        n_neurons=n_neurons,
+        max_delay_steps=max_delay,
+        row_ptr=row_ptr,
+        post=post,
+        weight=weight,
+        group_channel=group_channel,
+        group_connections=group_connections,
+        connection_slots=slots,
+    )

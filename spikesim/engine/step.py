@@ -1,0 +1,227 @@
+"""The step loop: the one place that states what happens in a time step (DESIGN.md section 1).
+
+Time is discrete; step n integrates [n dt, (n + 1) dt]. Within step n, in this order:
+
+1. **Input.** I of every neuron is the sum, in this order, of: synaptic ``current_pulse``
+   arrivals scheduled for step n and external events of step n (Poisson, random pulses, spike
+   times), the dense current of step n (Gaussian noise, file replay), the persistent current
+   (DC, step currents), and each exponential current after it has decayed by exp(-dt/tau) and
+   received its arrivals of step n. ``voltage_jump`` arrivals are added to v now, before
+   integration.
+2. **Integrate** every neuron with its population's scheme (``izhikevich``: two dt/2 half-steps
+   of v with the same u and I, then u over dt with the new v; ``euler``: forward Euler on both).
+3. **Threshold and reset**: v >= vpeak fires; the spike is stamped (n + 1) dt (end of the step,
+   as NEST and Izhikevich's code; Brian2 stamps n dt); v <- c, u <- u + d.
+4. **Plasticity** (none in this version of the engine).
+5. **Schedule**: a spike of step n over a synapse of delay D steps (D >= 1) is delivered at step
+   n + D. The kernel keeps the ids of the spikes of the last max-delay steps and, at step m,
+   delivers the synapses of delay D of the spikes of step m - D (``kernels.deliver``).
+6. **Record** spikes and the sampled state variables (values after reset, stamped (n + 1) dt).
+
+Izhikevich's net.m checks the threshold at the start of its next step and adds the weights of its
+spikes to the I of that step: the same computation, with its spike times one step later in its
+own numbering (REFERENCE.md section 2).
+
+``simulate`` runs the kernels chunk by chunk, hands each chunk's data to the sinks (the in-memory
+``Recording``, the HDF5 writer) and flushes them regularly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..build.network import Network, exp_decay
+from ..errors import NumericalError
+from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace
+from . import kernels
+
+# Dense input buffers are kept under this many float64 values per chunk (64 MiB).
+DENSE_BUDGET = 8 * 1024 * 1024
+DEFAULT_CHUNK_STEPS = 1000
+
+
+@dataclass
+class State:
+    """Everything that changes during a run; a run continued from a copy gives the same result."""
+
+    step: int
+    v: np.ndarray
+    u: np.ndarray
+    I: np.ndarray
+    exp_state: np.ndarray  # (n_exp, N)
+    hist_ids: np.ndarray  # int32 (max_delay + 1, N): ids of the spikes of recent steps
+    hist_count: np.ndarray  # int64 (max_delay + 1,)
+
+    @classmethod
+    def initial(cls, network: Network) -> "State":
+        n = network.neurons.n
+        slots = network.synapses.max_delay_steps + 1
+        return cls(
+            step=0,
+            v=network.neurons.v0.copy(),
+            u=network.neurons.u0.copy(),
+            I=np.zeros(n),
+            exp_state=np.zeros((len(network.exp_tau_ms), n)),
+            hist_ids=np.zeros((slots, n), np.int32),
+            hist_count=np.zeros(slots, np.int64),
+        )
+
+
+class _RateBinner:
+    """Turns per-step spike counts into population rates in whole bins, across chunks."""
+
+    def __init__(self, sizes: dict[str, int], bin_steps: int, dt_ms: float):
+        self.sizes = sizes
+        self.bin_steps = bin_steps
+        self.dt_ms = dt_ms
+        self.pending = {p: np.zeros(0, np.int64) for p in sizes}
+        self.next_bin = 0
+
+    def add(self, per_step: dict[str, np.ndarray]) -> dict[str, Rate]:
+        out = {}
+        for pop, counts in per_step.items():
+            counts = np.concatenate([self.pending[pop], counts])
+            whole = len(counts) // self.bin_steps
+            self.pending[pop] = counts[whole * self.bin_steps :]
+            sums = counts[: whole * self.bin_steps].reshape(whole, self.bin_steps).sum(axis=1)
+            bin_ms = self.bin_steps * self.dt_ms
+            times = (self.next_bin + np.arange(whole)) * bin_ms
+            out[pop] = Rate(bin_ms, times, sums / (self.sizes[pop] * bin_ms / 1000.0))
+        self.next_bin += whole
+        return out
+
+
+def chunk_steps_for(network: Network) -> int:
+    """Steps per chunk: DEFAULT_CHUNK_STEPS, fewer when dense inputs would need too much memory."""
+    if network.inputs.has_dense:
+        return max(1, min(DEFAULT_CHUNK_STEPS, DENSE_BUDGET // max(1, network.neurons.n)))
+    return DEFAULT_CHUNK_STEPS
+
+
+def simulate(
+    network: Network,
+    sinks: Iterable[Sink] = (),
+    *,
+    chunk_steps: int | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> None:
+    """Run ``network`` for its whole duration, streaming data into ``sinks``.
+
+    Sinks are flushed every ``run.flush_every_ms`` and closed with status ``complete``,
+    ``interrupted`` (KeyboardInterrupt) or ``failed`` (any error, re-raised).
+    ``on_chunk(done_steps, total_steps)`` is called after each chunk (progress display).
+    """
+    sinks = list(sinks)
+    spec = network.spec
+    dt = network.dt_ms
+    total = network.n_steps
+    chunk_steps = chunk_steps or chunk_steps_for(network)
+    flush_steps = max(1, int(round(spec.run.flush_every_ms / dt)))
+    state = State.initial(network)
+    network.inputs.reset()
+    nrn = network.neurons
+    p = nrn.params
+    syn = network.synapses
+    decay = exp_decay(network.exp_tau_ms, dt)
+    arrivals = np.zeros((network.n_channels, nrn.n))
+    names = nrn.names
+    sizes = network.population_sizes()
+    bin_ms = spec.record.rate_bin_ms
+    binner = _RateBinner(sizes, int(round(bin_ms / dt)), dt) if bin_ms else None
+    breakpoints = [b for b in network.inputs.breakpoints() if 0 < b < total]
+    spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
+    spike_step = np.empty(spike_capacity, np.int64)
+    spike_id = np.empty(spike_capacity, np.int64)
+    status = np.zeros(2, np.int64)
+    last_flush = 0
+    n = 0
+
+    def finish(state_name: str) -> None:
+        for sink in sinks:
+            sink.close(state_name, n - 1)
+
+    try:
+        while n < total:
+            stop = min(total, n + chunk_steps)
+            later = [b for b in breakpoints if b > n]
+            if later:
+                stop = min(stop, later[0])
+            inputs = network.inputs.draw(n, stop - n)
+            trace_out = np.empty((stop - n, len(network.trace_neuron)))
+            first = n
+            while n < stop:
+                # A chunk may end early when the spike buffer fills; the rest is run at once.
+                j0 = n - first
+                done, count = kernels.run_steps(
+                    n, stop - n, dt,
+                    nrn.pop_start, nrn.pop_stop, nrn.pop_form, nrn.pop_scheme,
+                    p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
+                    state.v, state.u, state.I,
+                    syn.row_ptr, syn.post, syn.weight, syn.group_channel, syn.max_delay_steps,
+                    decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
+                    inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
+                    inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
+                    inputs.dense[j0:], inputs.bias,
+                    network.trace_neuron, network.trace_variable, trace_out[j0:],
+                    spike_step, spike_id, status,
+                )  # fmt: skip
+                _emit(network, sinks, binner, n, n + done, spike_step[:count], spike_id[:count], trace_out[j0 : j0 + done], names)
+                n += done
+                state.step = n
+                if status[0] == kernels.NOT_FINITE:
+                    neuron = int(status[1])
+                    pop = next(q for q in names if nrn.slice(q).start <= neuron < nrn.slice(q).stop)
+                    raise NumericalError(
+                        f"v or u of neuron {neuron - nrn.slice(pop).start} of population {pop!r} is not finite "
+                        f"in the step ending at t = {(n + 1) * dt:g} ms (v = {state.v[neuron]}, u = {state.u[neuron]}); "
+                        "try a smaller dt_ms or the izhikevich scheme"
+                    )
+            if n - last_flush >= flush_steps or n == total:
+                for sink in sinks:
+                    sink.flush(n - 1)
+                last_flush = n
+            if on_chunk is not None:
+                on_chunk(n, total)
+    except KeyboardInterrupt:
+        finish("interrupted")
+        raise
+    except BaseException:
+        finish("failed")
+        raise
+    finish("complete")
+
+
+def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names) -> None:
+    """Split one kernel call's output by population and hand it to every sink."""
+    if stop <= first:
+        return
+    nrn = network.neurons
+    dt = network.dt_ms
+    spikes, per_step = {}, {}
+    for pop in names:
+        sl = nrn.slice(pop)
+        mask = (ids >= sl.start) & (ids < sl.stop)
+        local = ids[mask] - sl.start
+        pop_steps = steps[mask]
+        if binner is not None:
+            per_step[pop] = np.bincount(pop_steps - first, minlength=stop - first)
+        if pop not in network.spike_filter:
+            continue
+        chosen = network.spike_filter[pop]
+        if chosen is not None:
+            keep = np.isin(local, chosen)
+            local, pop_steps = local[keep], pop_steps[keep]
+        spikes[pop] = SpikeTrains((pop_steps + 1) * dt, local.astype(np.uint64))
+    traces: dict[str, dict[str, Trace]] = {}
+    for plan in network.trace_plans:
+        rows = np.nonzero((np.arange(first, stop) + 1) % plan.interval_steps == 0)[0]
+        traces.setdefault(plan.population, {})[plan.variable] = Trace(
+            (first + rows + 1) * dt, plan.node_ids, trace_rows[rows][:, plan.columns]
+        )
+    rates = binner.add(per_step) if binner is not None else {}
+    chunk = Chunk(first, stop, spikes, traces, rates)
+    for sink in sinks:
+        sink.write(chunk)

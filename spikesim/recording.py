@@ -1,0 +1,165 @@
+"""What a run produced: spikes, state traces and population rates, in memory.
+
+The simulation hands its results over chunk by chunk as ``Chunk`` objects to sinks: a
+``Recording`` (kept in memory and returned to Python users) and the HDF5 writer in
+``spikesim.io.hdf5``. Both see exactly the same data, so a file read back equals the
+``Recording`` of the run that wrote it.
+
+Times are in ms. A spike fired in step n is stamped (n + 1) * dt_ms (end of the step, the step
+contract); a state sample stamped t holds the values at the end of the step that ends at t.
+Node ids are population-local (0 .. size - 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass
+class SpikeTrains:
+    """The spikes of one population, in the order they were fired (by time, then by id)."""
+
+    times_ms: np.ndarray  # float64
+    node_ids: np.ndarray  # uint64, population-local
+
+    @classmethod
+    def empty(cls) -> "SpikeTrains":
+        return cls(np.zeros(0, np.float64), np.zeros(0, np.uint64))
+
+    def __len__(self) -> int:
+        return len(self.times_ms)
+
+
+@dataclass
+class Trace:
+    """Samples of one state variable (v in mV, u, or I) of chosen neurons of one population."""
+
+    times_ms: np.ndarray  # (T,)
+    node_ids: np.ndarray  # (R,) population-local
+    values: np.ndarray  # (T, R)
+
+
+@dataclass
+class Rate:
+    """Population rate in Hz in consecutive bins of ``bin_ms``, starting at ``times_ms``."""
+
+    bin_ms: float
+    times_ms: np.ndarray
+    rate_hz: np.ndarray
+
+
+@dataclass
+class RunInfo:
+    """Metadata stored with every result."""
+
+    name: str
+    network_yaml: str
+    seed: int
+    dt_ms: float
+    duration_ms: float
+    populations: dict[str, int]  # name -> size, in declaration order
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    """The data of steps [first_step, stop_step) handed from the simulation to its sinks."""
+
+    first_step: int
+    stop_step: int
+    spikes: dict[str, SpikeTrains]
+    traces: dict[str, dict[str, Trace]]  # node_ids set; only the samples of this chunk
+    rates: dict[str, Rate]  # only the bins completed in this chunk
+
+
+class Sink(Protocol):
+    """Receives a run's data while it runs (the Recording in memory, the HDF5 writer)."""
+
+    def write(self, chunk: Chunk) -> None: ...
+
+    def flush(self, last_complete_step: int) -> None: ...
+
+    def close(self, status: str, last_complete_step: int) -> None: ...
+
+
+@dataclass
+class Recording:
+    """Everything one run recorded, for Python users; also what ``read`` returns for a file.
+
+    ``status`` is ``running``, ``complete``, ``interrupted`` or ``failed``; ``last_complete_step``
+    is the last step whose data is all here (-1 before the first step).
+    """
+
+    info: RunInfo
+    spikes: dict[str, SpikeTrains] = field(default_factory=dict)
+    traces: dict[str, dict[str, Trace]] = field(default_factory=dict)
+    rates: dict[str, Rate] = field(default_factory=dict)
+    status: str = "running"
+    last_complete_step: int = -1
+
+    # ---- sink protocol: chunks are appended in step order
+    def write(self, chunk: Chunk) -> None:
+        for pop, trains in chunk.spikes.items():
+            old = self.spikes.get(pop)
+            self.spikes[pop] = trains if old is None else SpikeTrains(
+                np.concatenate([old.times_ms, trains.times_ms]), np.concatenate([old.node_ids, trains.node_ids])
+            )
+        for pop, by_var in chunk.traces.items():
+            mine = self.traces.setdefault(pop, {})
+            for var, tr in by_var.items():
+                old = mine.get(var)
+                mine[var] = tr if old is None else Trace(
+                    np.concatenate([old.times_ms, tr.times_ms]), old.node_ids, np.concatenate([old.values, tr.values])
+                )
+        for pop, rate in chunk.rates.items():
+            old = self.rates.get(pop)
+            self.rates[pop] = rate if old is None else Rate(
+                rate.bin_ms, np.concatenate([old.times_ms, rate.times_ms]), np.concatenate([old.rate_hz, rate.rate_hz])
+            )
+
+    def flush(self, last_complete_step: int) -> None:
+        self.last_complete_step = last_complete_step
+
+    def close(self, status: str, last_complete_step: int) -> None:
+        self.status = status
+        self.last_complete_step = last_complete_step
+
+    # ---- conveniences
+    @property
+    def populations(self) -> dict[str, int]:
+        return self.info.populations
+
+    @property
+    def simulated_ms(self) -> float:
+        """Simulated time whose data is complete."""
+        return (self.last_complete_step + 1) * self.info.dt_ms
+
+    def spike_counts(self, population: str) -> np.ndarray:
+        """Spikes per neuron of ``population`` (length = population size)."""
+        trains = self.spikes.get(population, SpikeTrains.empty())
+        return np.bincount(trains.node_ids.astype(np.int64), minlength=self.populations[population])
+
+    def mean_rate_hz(self, population: str) -> float:
+        """Mean firing rate of ``population`` over the simulated time, in Hz."""
+        seconds = self.simulated_ms / 1000.0
+        if seconds <= 0:
+            return 0.0
+        return len(self.spikes.get(population, SpikeTrains.empty())) / (self.populations[population] * seconds)
+
+    def all_spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times_ms, global ids) of every recorded spike, populations concatenated in declaration
+        order, sorted by time then id."""
+        offset = 0
+        times, ids = [], []
+        for pop, size in self.populations.items():
+            trains = self.spikes.get(pop, SpikeTrains.empty())
+            times.append(trains.times_ms)
+            ids.append(trains.node_ids.astype(np.int64) + offset)
+            offset += size
+        t = np.concatenate(times) if times else np.zeros(0)
+        i = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        order = np.lexsort((i, t))
+        return t[order], i[order]

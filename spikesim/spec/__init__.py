@@ -1,0 +1,22 @@
+"""The spec layer: what a network is, validated, with no arrays."""
+
+from .load import load, spec_from_dict, spec_from_yaml, spec_to_yaml
+from .model import (
+    Connection,
+    NetworkSpec,
+    Population,
+    Record,
+    Run,
+)
+
+__all__ = [
+    "Connection",
+    "NetworkSpec",
+    "Population",
+    "Record",
+    "Run",
+    "load",
+    "spec_from_dict",
+    "spec_from_yaml",
+    "spec_to_yaml",
+]
