@@ -25,9 +25,13 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
         data = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
         return {name: np.asarray(data[name]).reshape(-1) for name in data.dtype.names}
     if suffix in (".h5", ".hdf5"):
+        from ..errors import OutputError
         from .hdf5 import read_datasets
 
-        return read_datasets(path)
+        try:
+            return read_datasets(path)
+        except OutputError as err:
+            raise BuildError(str(err)) from None
     raise BuildError(f"{path}: cannot read tables from {suffix or 'a file without suffix'}; allowed: .npz, .csv, .h5")
 
 
