@@ -83,6 +83,10 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
     update, close = _progress(net.n_steps, not quiet and sys.stderr.isatty())
     try:
         recording = api.run(net, output, on_chunk=update)
+    except KeyboardInterrupt:
+        close()
+        click.echo(f"spikesim: interrupted; data up to the last flush is in {output}.partial", err=True)
+        sys.exit(130)
     finally:
         close()
     finished = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +36,35 @@ def _format_location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if not _is_union_tag(part))
 
 
+# Union members pydantic names in an error's location; users never wrote them.
+_UNION_TAGS = {
+    "number", "uniform", "normal", "expr", "values", "file", "function-after", "function-before",
+    "poisson", "noise", "dc", "step_current", "random_pulses", "spike_times", "current_file",
+    "current_pulse", "voltage_jump", "exp_current",
+}  # fmt: skip
+
+
 def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the chosen union member (a tag or class name) to the location; users never
-    # wrote it, so it is left out of the YAML path.
-    return isinstance(part, str) and (
-        part in ("number", "uniform", "normal", "expr", "values", "file", "function-after", "function-before")
-        or part[:1].isupper()
-        or "[" in part
-    )
+    return isinstance(part, str) and (part in _UNION_TAGS or part[:1].isupper() or "[" in part)
 
 
 def _error_from_validation(err: ValidationError) -> SpecError:
-    first = err.errors()[0]
+    errors = err.errors()
+    # A misspelt key also makes the right key "missing": report the misspelling, with a hint.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     path = _format_location(tuple(first["loc"]))
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if first["type"] == "extra_forbidden":
         parent, _, key = path.rpartition(".")
-        msg = f"unknown key {key!r}"
+        missing = [
+            _format_location(tuple(e["loc"])).rpartition(".")[2]
+            for e in errors
+            if e["type"] == "missing" and _format_location(tuple(e["loc"])).rpartition(".")[0] == parent
+        ]
+        close = difflib.get_close_matches(str(key), missing, n=1)
+        msg = f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
     elif first["type"] == "missing":
         msg = "required key is missing"
     elif "input" in first and first["type"] not in ("value_error",):

@@ -1,0 +1,147 @@
+"""Connectivity rules, delays, the synapse layout and the random streams."""
+
+import numpy as np
+import pytest
+
+from spikesim import build, spec_from_yaml
+
+BASE = """
+run: {{duration_ms: 10, dt_ms: {dt}, seed: {seed}}}
+populations:
+  a: {{size: {na}, params: {{preset: RS}}}}
+  b: {{size: {nb}, params: {{preset: FS}}}}
+connections:
+  - {{name: c, pre: {pre}, post: {post}, rule: {rule}, weight: {{expr: "i"}}, delay_ms: {delay}{extra}}}
+"""
+
+
+def table(rule, extra="", na=30, nb=20, pre="a", post="[a, b]", seed=1, dt=1.0, delay=1):
+    net = build(spec_from_yaml(BASE.format(rule=rule, extra=extra, na=na, nb=nb, pre=pre, post=post, seed=seed, dt=dt, delay=delay)))
+    syn = net.synapses
+    return net, syn.sources(), syn.post.astype(np.int64), syn.weight, syn.delays()
+
+
+def test_all_to_all_with_and_without_self():
+    _, pre, post, _, _ = table("all_to_all", ", allow_self: true")
+    assert len(pre) == 30 * 50
+    assert set(zip(pre, post)) == {(i, j) for i in range(30) for j in range(50)}
+    _, pre, post, _, _ = table("all_to_all", ", allow_self: false")
+    assert len(pre) == 30 * 50 - 30 and not np.any(pre == post)
+
+
+def test_one_to_one():
+    _, pre, post, _, _ = table("one_to_one", pre="b", post="b", nb=20)
+    np.testing.assert_array_equal(pre, np.arange(30, 50))
+    np.testing.assert_array_equal(post, np.arange(30, 50))
+
+
+def test_fixed_probability_statistics():
+    _, pre, post, _, _ = table("fixed_probability", ", p: 0.1, allow_self: false", na=400, nb=200)
+    n_pairs = 400 * 600 - 400
+    assert abs(len(pre) - 0.1 * n_pairs) < 4 * np.sqrt(n_pairs * 0.1 * 0.9)
+    assert not np.any(pre == post)
+    assert len(set(zip(pre, post))) == len(pre)  # a pair at most once
+    # every post neuron equally likely: chi-square-like check on in-degrees
+    indeg = np.bincount(post, minlength=600)[:400]
+    assert abs(indeg.mean() - 0.1 * 399) < 1.0
+
+
+@pytest.mark.parametrize("multapses", [False, True])
+def test_fixed_outdegree(multapses):
+    _, pre, post, _, _ = table("fixed_outdegree", f", outdegree: 12, allow_self: false, allow_multapses: {str(multapses).lower()}")
+    np.testing.assert_array_equal(np.bincount(pre, minlength=30), [12] * 30)
+    assert not np.any(pre == post)
+    if not multapses:
+        assert len(set(zip(pre, post))) == len(pre)
+
+
+def test_fixed_outdegree_dense_choice_without_self():
+    _, pre, post, _, _ = table("fixed_outdegree", ", outdegree: 49, allow_self: false")
+    assert len(set(zip(pre, post))) == 30 * 49 and not np.any(pre == post)
+
+
+def test_fixed_indegree():
+    _, pre, post, _, _ = table("fixed_indegree", ", indegree: 7, allow_self: false")
+    np.testing.assert_array_equal(np.bincount(post, minlength=50), [7] * 50)
+    assert not np.any(pre == post)
+    assert len(set(zip(pre, post))) == len(pre)
+
+
+def test_from_file(tmp_path):
+    np.savez(tmp_path / "c.npz", pre=[0, 1, 2, 2], post=[5, 4, 3, 3], weight=[1.0, 2.0, 3.0, 4.0], delay_ms=[1, 2, 3, 4])
+    y = f"""
+run: {{duration_ms: 10}}
+populations: {{a: {{size: 6, params: {{preset: RS}}}}}}
+connections: [{{pre: a, post: a, rule: from_file, file: {tmp_path / 'c.npz'}}}]
+"""
+    syn = build(spec_from_yaml(y)).synapses
+    got = sorted(zip(syn.sources(), syn.post, syn.weight, syn.delays()))
+    assert got == [(0, 5, 1.0, 1), (1, 4, 2.0, 2), (2, 3, 3.0, 3), (2, 3, 4.0, 4)]
+
+
+def test_csv_from_file(tmp_path):
+    (tmp_path / "c.csv").write_text("pre,post,weight\n0,1,0.5\n1,0,-0.5\n")
+    y = f"""
+run: {{duration_ms: 10}}
+populations: {{a: {{size: 2, params: {{preset: RS}}}}}}
+connections: [{{pre: a, post: a, rule: from_file, file: {tmp_path / 'c.csv'}, delay_ms: 2}}]
+"""
+    syn = build(spec_from_yaml(y)).synapses
+    assert sorted(zip(syn.sources(), syn.post, syn.weight, syn.delays())) == [(0, 1, 0.5, 2), (1, 0, -0.5, 2)]
+
+
+def test_layout_sorted_by_source_and_delay_and_weights_follow():
+    net, pre, post, w, d = table("all_to_all", "", dt=0.5, delay='{expr: "0.5*(1 + floor(r*6))"}')
+    key = pre * net.synapses.max_delay_steps + d
+    assert np.all(np.diff(key) >= 0)
+    # weight expr "i" is the generation index: all_to_all generates pre-major, post ascending
+    np.testing.assert_array_equal(np.sort(w), np.arange(30 * 50))
+    gen_pre, gen_post = np.divmod(w.astype(np.int64), 50)
+    np.testing.assert_array_equal(gen_pre, pre)
+    np.testing.assert_array_equal(gen_post, post)
+    assert set(np.unique(d)) == set(range(1, 7))
+    assert net.synapses.post.dtype == np.int32 and net.synapses.weight.dtype == np.float64
+    per_synapse = (net.synapses.post.nbytes + net.synapses.weight.nbytes) / net.synapses.n_synapses
+    assert per_synapse == 12
+
+
+def test_delays_round_only_when_asked():
+    from spikesim import SpecError
+
+    with pytest.raises(SpecError, match="not a whole number of steps"):
+        table("all_to_all", dt=0.5, delay=1.3)
+    y = BASE.format(rule="all_to_all", extra="", na=2, nb=2, pre="a", post="b", seed=1, dt=0.5, delay=1.3)
+    y = y.replace("seed: 1}", "seed: 1, delay_rounding: nearest}")
+    assert set(build(spec_from_yaml(y)).synapses.delays()) == {3}
+
+
+def test_seed_determinism_and_independent_streams():
+    _, pre1, post1, _, _ = table("fixed_probability", ", p: 0.2", seed=5)
+    _, pre2, post2, _, _ = table("fixed_probability", ", p: 0.2", seed=5)
+    _, pre3, _, _, _ = table("fixed_probability", ", p: 0.2", seed=6)
+    np.testing.assert_array_equal(pre1, pre2)
+    np.testing.assert_array_equal(post1, post2)
+    assert len(pre1) != len(pre3) or not np.array_equal(pre1, pre3)
+    # adding an input or a population parameter distribution leaves the connectivity alone
+    y = BASE.format(rule="fixed_probability", extra=", p: 0.2", na=30, nb=20, pre="a", post="[a, b]", seed=5, dt=1.0, delay=1)
+    y2 = y.replace("b: {size: 20, params: {preset: FS}}", "b: {size: 20, params: {preset: FS, d: {uniform: {low: 1, high: 3}}}}")
+    y2 += "inputs: [{type: poisson, target: a, rate_hz: 5, weight: 1}]\n"
+    syn = build(spec_from_yaml(y2)).synapses
+    np.testing.assert_array_equal(syn.sources(), pre1)
+    np.testing.assert_array_equal(syn.post, post1)
+
+
+def test_2003_parameters_share_one_r_per_neuron(models_dir):
+    from spikesim import load
+
+    net = build(load(models_dir / "izhikevich2003.yaml"))
+    p = net.neurons.params
+    exc = net.neurons.slice("exc")
+    r2_from_c = (p["c"][exc] + 65) / 15
+    r2_from_d = (8 - p["d"][exc]) / 6
+    np.testing.assert_allclose(r2_from_c, r2_from_d, atol=1e-12)
+    inh = net.neurons.slice("inh")
+    np.testing.assert_allclose((p["a"][inh] - 0.02) / 0.08, (0.25 - p["b"][inh]) / 0.05, atol=1e-9)
+    np.testing.assert_array_equal(net.neurons.u0, p["b"] * -65.0)
+    assert net.synapses.n_synapses == 1000 * 1000
+    assert set(net.synapses.delays()) == {1}

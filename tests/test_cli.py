@@ -1,0 +1,83 @@
+"""The command line as a user meets it: run a model, get a file and a picture; bad input gets one
+line and exit status 1, and no output file."""
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+
+def spikesim(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "spikesim.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_run_flagship_model_writes_sonata_file_and_png(tmp_path, models_dir):
+    done = spikesim("run", str(models_dir / "izhikevich2003.yaml"), "--duration-ms", "300", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "izhikevich2003.h5"
+    png = tmp_path / "izhikevich2003.png"
+    assert out.exists() and png.exists()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "exc" in done.stdout and "Hz" in done.stdout
+    with h5py.File(out, "r") as f:
+        assert f.attrs["magic"] == 0x0A7A
+        times = f["spikes/exc/timestamps"][()]
+        ids = f["spikes/exc/node_ids"][()]
+        assert f["spikes/exc/timestamps"].attrs["units"] == "ms"
+        assert ids.dtype == np.uint64 and len(times) > 500
+        assert np.all(np.diff(times) >= 0) and times.max() <= 300
+        assert f["spikesim"].attrs["status"] == "complete"
+        assert "izhikevich2003" in f["spikesim"].attrs["network_yaml"]
+
+
+def test_run_writes_where_asked_and_info_reads_it(tmp_path, models_dir):
+    done = spikesim("run", str(models_dir / "chain.yaml"), "-o", "out/c.h5", "--plot", "c.svg", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert (tmp_path / "out" / "c.h5").exists() and (tmp_path / "c.svg").exists()
+    info = spikesim("info", "out/c.h5", cwd=tmp_path)
+    assert info.returncode == 0 and "status complete" in info.stdout and "layer3" in info.stdout
+
+
+BROKEN = {
+    "typo": ("run: {duration_ms: 10}\npopulations: {a: {sise: 3}}\n", "populations.a.sise: unknown key 'sise'"),
+    "unknown population": (
+        "run: {duration_ms: 10}\npopulations: {a: {size: 3, params: {preset: RS}}}\n"
+        "connections: [{pre: a, post: b, rule: all_to_all, weight: 1}]\n",
+        "connections.0.post: unknown population 'b'",
+    ),
+    "delay below a step": (
+        "run: {duration_ms: 10, dt_ms: 1}\npopulations: {a: {size: 3, params: {preset: RS}}}\n"
+        "connections: [{pre: a, post: a, rule: all_to_all, weight: 1, delay_ms: 0.5}]\n",
+        "connections.0.delay_ms: 0.5 ms is below one step",
+    ),
+    "negative size": ("run: {duration_ms: 10}\npopulations: {a: {size: -1, params: {preset: RS}}}\n", "populations.a.size"),
+    "not yaml": ("run: [1, 2\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_yaml_one_line_exit_1_no_file(tmp_path, case):
+    text, expected = BROKEN[case]
+    (tmp_path / "net.yaml").write_text(text)
+    done = spikesim("run", "net.yaml", "-o", "out.h5", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and expected in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("out.h5*")) and not list(tmp_path.glob("*.png"))
+
+
+def test_missing_file_and_usage_errors(tmp_path):
+    done = spikesim("run", "nothere.yaml", cwd=tmp_path)
+    assert done.returncode == 1 and "cannot read nothere.yaml" in done.stderr
+    done = spikesim("run", cwd=tmp_path)
+    assert done.returncode == 2
+    done = spikesim("info", "nothere.h5", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+
+
+def test_check_command(tmp_path, models_dir):
+    done = spikesim("check", str(models_dir / "izhikevich2003.yaml"), cwd=tmp_path)
+    assert done.returncode == 0 and "1000000 synapses" in done.stdout
