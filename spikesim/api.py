@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from . import __version__
 from .build import Network, build
 from .engine import simulate
-from .recording import Recording, RunInfo
+from .recording import Recording, RunInfo, Weights
 from .spec import NetworkSpec, load, spec_to_yaml
 
 
@@ -56,6 +58,10 @@ def run(
         layout = {}
         for plan in network.trace_plans:
             layout.setdefault(plan.population, {})[plan.variable] = plan.node_ids
-        sinks.append(SpikeFileWriter(output, info, layout, network.spec.record.rate_bin_ms))
+        weights = {
+            plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(0), np.zeros((0, len(plan.pre))))
+            for plan in network.weight_plans
+        }
+        sinks.append(SpikeFileWriter(output, info, layout, network.spec.record.rate_bin_ms, weights))
     simulate(network, sinks, on_chunk=on_chunk)
     return recording

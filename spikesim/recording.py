@@ -52,6 +52,21 @@ class Rate:
 
 
 @dataclass
+class Weights:
+    """Snapshots of the weights of one connection, synapses in generation order.
+
+    ``pre`` and ``post`` index the concatenation of the connection's pre (post) populations, as
+    a ``from_file`` connection reads them, so recorded weights can be fed back in.
+    """
+
+    pre: np.ndarray  # int64 (S,)
+    post: np.ndarray  # int64 (S,)
+    delay_ms: np.ndarray  # float64 (S,)
+    times_ms: np.ndarray  # (T,) time of each snapshot: the end of the step it follows
+    values: np.ndarray  # (T, S)
+
+
+@dataclass
 class RunInfo:
     """Metadata stored with every result."""
 
@@ -73,6 +88,7 @@ class Chunk:
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]  # node_ids set; only the samples of this chunk
     rates: dict[str, Rate]  # only the bins completed in this chunk
+    weights: dict[str, Weights] = field(default_factory=dict)  # snapshots taken at the chunk's end
 
 
 class Sink(Protocol):
@@ -97,6 +113,7 @@ class Recording:
     spikes: dict[str, SpikeTrains] = field(default_factory=dict)
     traces: dict[str, dict[str, Trace]] = field(default_factory=dict)
     rates: dict[str, Rate] = field(default_factory=dict)
+    weights: dict[str, Weights] = field(default_factory=dict)
     status: str = "running"
     last_complete_step: int = -1
 
@@ -119,6 +136,13 @@ class Recording:
             self.rates[pop] = rate if old is None else Rate(
                 rate.bin_ms, np.concatenate([old.times_ms, rate.times_ms]), np.concatenate([old.rate_hz, rate.rate_hz])
             )
+
+        for name, snap in chunk.weights.items():
+            old = self.weights.get(name)
+            self.weights[name] = snap if old is None else Weights(
+                old.pre, old.post, old.delay_ms,
+                np.concatenate([old.times_ms, snap.times_ms]), np.concatenate([old.values, snap.values]),
+            )  # fmt: skip
 
     def flush(self, last_complete_step: int) -> None:
         self.last_complete_step = last_complete_step

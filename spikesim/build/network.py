@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse
+from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
 from .inputs import InputDriver
 from .neurons import Neurons, build_neurons
+from .plasticity import rule_key, rule_row
 from .seeds import stream
 from .synapses import CHANNEL_CURRENT, CHANNEL_VOLTAGE, FIRST_EXP_CHANNEL, SynapseTable, build_table
 
@@ -29,6 +30,18 @@ class TracePlan:
 
 
 @dataclass
+class WeightPlan:
+    """Which connection's weights are copied out, every ``interval_steps`` (0: at the end only)."""
+
+    connection: str
+    positions: np.ndarray  # positions of its synapses in the synapse table, generation order
+    pre: np.ndarray  # index into the concatenation of the connection's pre populations
+    post: np.ndarray
+    delay_ms: np.ndarray
+    interval_steps: int
+
+
+@dataclass
 class Network:
     """Everything a simulation needs, as arrays; built once, simulated any number of times."""
 
@@ -41,6 +54,7 @@ class Network:
     trace_neuron: np.ndarray  # int64 (R,) global neuron of each trace column
     trace_variable: np.ndarray  # int64 (R,) VARIABLE_CODES
     spike_filter: dict[str, np.ndarray | None]  # population -> recorded local ids (None = all)
+    weight_plans: list[WeightPlan]
 
     @property
     def dt_ms(self) -> float:
@@ -85,12 +99,17 @@ def build(spec: NetworkSpec) -> Network:
                 spec.run.delay_rounding,
             )
         )
-    table = build_table(neurons.n, per_connection, [_channel(c.synapse, taus) for c in spec.connections])
+    keys = [rule_key(c.plasticity) for c in spec.connections]
+    rules = {"": rule_row(None, spec.run.dt_ms)}
+    rules.update({rule_key(c.plasticity): rule_row(c.plasticity, spec.run.dt_ms) for c in spec.connections})
+    table = build_table(neurons.n, per_connection, [_channel(c.synapse, taus) for c in spec.connections], keys, rules)
 
     targets = []
     for inp in spec.inputs:
         ids = neurons.global_ids(inp.target)
-        targets.append(ids if inp.neurons is None else ids[np.asarray(inp.neurons, dtype=np.int64)])
+        # spike_times lists a neuron per spike; for every other input `neurons` selects targets
+        chosen = inp.neurons is not None and not isinstance(inp, SpikeTimesInput)
+        targets.append(ids[np.asarray(inp.neurons, dtype=np.int64)] if chosen else ids)
     input_channels = [
         _channel(inp.synapse, taus) if hasattr(inp, "synapse") else CHANNEL_CURRENT for inp in spec.inputs
     ]
@@ -120,6 +139,7 @@ def build(spec: NetworkSpec) -> Network:
         spike_filter = {p: np.asarray(ids, dtype=np.int64) for p, ids in spikes.items()}
 
     return Network(
+        weight_plans=_weight_plans(spec, neurons, table),
         spec=spec,
         neurons=neurons,
         synapses=table,
@@ -130,6 +150,36 @@ def build(spec: NetworkSpec) -> Network:
         trace_variable=np.concatenate(trace_variable) if trace_variable else np.zeros(0, np.int64),
         spike_filter=spike_filter,
     )
+
+
+def _weight_plans(spec: NetworkSpec, neurons: Neurons, table: SynapseTable) -> list[WeightPlan]:
+    """Connections listed in record.weights, and every plastic connection (final weights)."""
+    intervals = {w.connection: w.interval_ms for w in spec.record.weights}
+    for conn in spec.connections:
+        if conn.plasticity is not None:
+            intervals.setdefault(conn.label, None)
+    sources, delays = table.sources(), table.delays()
+    plans = []
+    for i, conn in enumerate(spec.connections):
+        if conn.label not in intervals:
+            continue
+        _, positions = table.connection_slots[i]
+        local_pre = np.full(neurons.n, -1, np.int64)
+        local_pre[neurons.global_ids(conn.pre)] = np.arange(len(neurons.global_ids(conn.pre)))
+        local_post = np.full(neurons.n, -1, np.int64)
+        local_post[neurons.global_ids(conn.post)] = np.arange(len(neurons.global_ids(conn.post)))
+        interval = intervals[conn.label]
+        plans.append(
+            WeightPlan(
+                connection=conn.label,
+                positions=positions,
+                pre=local_pre[sources[positions]],
+                post=local_post[table.post[positions]],
+                delay_ms=delays[positions] * spec.run.dt_ms,
+                interval_steps=0 if interval is None else int(round(interval / spec.run.dt_ms)),
+            )
+        )
+    return plans
 
 
 def exp_decay(tau_ms: np.ndarray, dt_ms: float) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .connectivity import Synapses
+from .plasticity import N_PARAMS, STATIC
 
 CHANNEL_CURRENT = 0  # weight added to I for the arrival step (Izhikevich's code)
 CHANNEL_VOLTAGE = 1  # v += weight at arrival (NEST's izhikevich)
@@ -34,6 +35,26 @@ class SynapseTable:
     group_connections: list[list[int]]  # connection indices per group
     # for every connection: (group, positions of its synapses in post/weight, in generation order)
     connection_slots: list[tuple[int, np.ndarray]]
+    # plasticity (see build.plasticity): rule code, parameter row and update interval per group;
+    # plastic groups own a trace slot (group_trace >= 0) and an index of incoming synapses:
+    # the synapses of group g onto neuron i are in_syn[in_ptr[g, i] : in_ptr[g, i + 1]], with
+    # their sources in_src and delays in_delay.
+    group_rule: np.ndarray  # int64 (G,)
+    group_params: np.ndarray  # float64 (G, N_PARAMS)
+    group_update_steps: np.ndarray  # int64 (G,)
+    group_trace: np.ndarray  # int64 (G,)
+    in_ptr: np.ndarray  # int64 (G, N + 1)
+    in_syn: np.ndarray  # int64 (plastic synapses,)
+    in_src: np.ndarray  # int32
+    in_delay: np.ndarray  # int32
+
+    @property
+    def n_traces(self) -> int:
+        return int((self.group_trace >= 0).sum())
+
+    @property
+    def plastic(self) -> bool:
+        return bool(np.any(self.group_rule != STATIC))
 
     @property
     def n_synapses(self) -> int:
@@ -61,19 +82,33 @@ class SynapseTable:
         return out
 
 
-def build_table(n_neurons: int, per_connection: list[Synapses], channels: list[int]) -> SynapseTable:
-    """Group the connections by channel and lay their synapses out by (source, delay)."""
+def build_table(
+    n_neurons: int,
+    per_connection: list[Synapses],
+    channels: list[int],
+    rule_keys: list[str],
+    rules: dict[str, tuple[int, np.ndarray, int]],
+) -> SynapseTable:
+    """Group the connections by (channel, plasticity rule) and lay their synapses out by
+    (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps)."""
     max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
-    group_of_channel: dict[int, int] = {}
-    for channel in channels:
-        group_of_channel.setdefault(channel, len(group_of_channel))
-    n_groups = max(1, len(group_of_channel))
+    group_of_key: dict[tuple[int, str], int] = {}
+    for key in zip(channels, rule_keys):
+        group_of_key.setdefault(key, len(group_of_key))
+    n_groups = max(1, len(group_of_key))
     group_connections: list[list[int]] = [[] for _ in range(n_groups)]
-    for i, channel in enumerate(channels):
-        group_connections[group_of_channel[channel]].append(i)
+    for i, key in enumerate(zip(channels, rule_keys)):
+        group_connections[group_of_key[key]].append(i)
     group_channel = np.zeros(n_groups, np.int64)
-    for channel, g in group_of_channel.items():
+    group_rule = np.zeros(n_groups, np.int64)
+    group_params = np.zeros((n_groups, N_PARAMS))
+    group_update_steps = np.zeros(n_groups, np.int64)
+    group_trace = np.full(n_groups, -1, np.int64)
+    for (channel, key), g in group_of_key.items():
         group_channel[g] = channel
+        group_rule[g], group_params[g], group_update_steps[g] = rules[key]
+        if group_rule[g] != STATIC:
+            group_trace[g] = int((group_trace >= 0).sum())
 
     n_total = sum(len(s.pre) for s in per_connection)
     row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), np.int64)
@@ -105,6 +140,7 @@ def build_table(n_neurons: int, per_connection: list[Synapses], channels: list[i
             slots[i] = (g, position[start : start + len(p.pre)])
             start += len(p.pre)
         offset += n
+    in_ptr, in_syn, in_src, in_delay = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
     return SynapseTable(
         n_neurons=n_neurons,
         max_delay_steps=max_delay,
@@ -114,4 +150,38 @@ def build_table(n_neurons: int, per_connection: list[Synapses], channels: list[i
         group_channel=group_channel,
         group_connections=group_connections,
         connection_slots=slots,
+        group_rule=group_rule,
+        group_params=group_params,
+        group_update_steps=group_update_steps,
+        group_trace=group_trace,
+        in_ptr=in_ptr,
+        in_syn=in_syn,
+        in_src=in_src,
+        in_delay=in_delay,
     )
+
+
+def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
+    """Index of the plastic synapses by target neuron (for potentiation at post spikes)."""
+    n_groups = row_ptr.shape[0]
+    in_ptr = np.zeros((n_groups, n_neurons + 1), np.int64)
+    syn, src, delay = [], [], []
+    offset = 0
+    for g in range(n_groups):
+        in_ptr[g, :] = offset
+        if group_rule[g] == STATIC:
+            continue
+        lo, hi = row_ptr[g, 0], row_ptr[g, -1]
+        counts = np.diff(row_ptr[g])
+        segment = np.repeat(np.arange(len(counts)), counts)
+        targets = post[lo:hi].astype(np.int64)
+        order = np.argsort(targets, kind="stable")
+        syn.append(lo + order)
+        src.append((segment // max_delay)[order].astype(np.int32))
+        delay.append((segment % max_delay + 1)[order].astype(np.int32))
+        np.cumsum(np.bincount(targets, minlength=n_neurons), out=in_ptr[g, 1:])
+        in_ptr[g, 1:] += offset
+        offset += hi - lo
+    if not syn:
+        return in_ptr, np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return in_ptr, np.concatenate(syn), np.concatenate(src), np.concatenate(delay)

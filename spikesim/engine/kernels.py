@@ -9,6 +9,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..build.plasticity import (
+    A_MINUS,
+    A_PLUS,
+    DECAY_MINUS,
+    DECAY_PLUS,
+    DERIVATIVE_DECAY,
+    DRIFT,
+    MULTIPLICATIVE,
+    NEAREST,
+    SPNET,
+    STATIC,
+    W_MAX,
+    W_MIN,
+)
+
 # status codes returned in status[0]
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 
@@ -46,19 +61,99 @@ def integrate_neuron(form, scheme, dt, v, u, I, a, b, k, C, vr, vt):
 
 
 @njit(cache=True)
-def deliver(n, row_ptr, post, weight, group_channel, max_delay, hist_ids, hist_count, arrivals):
-    """Stage 1a: add the weights of every synapse whose spike arrives at step n to its channel."""
+def clip(w, lo, hi):
+    return lo if w < lo else (hi if w > hi else w)
+
+
+@njit(cache=True)
+def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
+    """Stage 1a (and the pre side of stage 5): add the weight of every synapse whose spike
+    arrives at step n to its channel; then depress it if it is plastic, by the postsynaptic trace
+    as it stands before this step's integration. The current carries the weight from before the
+    depression (as spnet.cpp, and Brian2's usual `on_pre` order)."""
+    row_ptr, post, weight, group_channel = syn
+    group_rule, group_params, group_trace, post_trace, deriv = plast
     L = hist_count.shape[0]
-    for g in range(row_ptr.shape[0]):
-        ch = group_channel[g]
-        for dd in range(1, max_delay + 1):
-            if n - dd < 0:
-                break
-            slot = (n - dd) % L
-            for q in range(hist_count[slot]):
-                seg = hist_ids[slot, q] * max_delay + dd - 1
+    # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
+    # step the highest neuron id first; a spike's synapses in table order.
+    for dd in range(1, max_delay + 1):
+        if n - dd < 0:
+            break
+        slot = (n - dd) % L
+        for q in range(hist_count[slot] - 1, -1, -1):
+            seg = hist_ids[slot, q] * max_delay + dd - 1
+            for g in range(row_ptr.shape[0]):
+                ch = group_channel[g]
+                rule = group_rule[g]
+                tr = group_trace[g]
                 for s in range(row_ptr[g, seg], row_ptr[g, seg + 1]):
-                    arrivals[ch, post[s]] += weight[s]
+                    target = post[s]
+                    arrivals[ch, target] += weight[s]
+                    if rule == STATIC:
+                        continue
+                    y = post_trace[tr, target]
+                    if rule == SPNET:
+                        deriv[s] -= y
+                    elif rule == MULTIPLICATIVE:
+                        w = weight[s]
+                        weight[s] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
+                    else:
+                        weight[s] = clip(weight[s] - y, group_params[g, W_MIN], group_params[g, W_MAX])
+
+
+@njit(cache=True)
+def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, pre_trace):
+    """Stage 4 of step n for every plastic group: (spnet) apply the derivative when an update
+    interval ends with this step; decay the traces by one step; set (nearest, spnet) or increase
+    (additive, multiplicative) the traces of the neurons that fired; potentiate every plastic
+    synapse onto them by the presynaptic trace of its source as it stood ``delay`` steps ago,
+    i.e. counting arrivals at the synapse."""
+    in_ptr, in_syn, in_src, in_delay = incoming
+    group_rule, group_params, group_trace, post_trace, deriv = plast
+    L = pre_trace.shape[1]
+    cur = n % L
+    prev = (n - 1 + L) % L
+    slot = n % L
+    n_neurons = post_trace.shape[1]
+    for g in range(group_rule.shape[0]):
+        rule = group_rule[g]
+        if rule == STATIC:
+            continue
+        tr = group_trace[g]
+        lo, hi = group_params[g, W_MIN], group_params[g, W_MAX]
+        if rule == SPNET and (n + 1) % update_steps[g] == 0:
+            drift = group_params[g, DRIFT]
+            keep = group_params[g, DERIVATIVE_DECAY]
+            for e in range(in_ptr[g, 0], in_ptr[g, n_neurons]):
+                s = in_syn[e]
+                # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
+                weight[s] = clip(weight[s] + (drift + deriv[s]), lo, hi)
+                deriv[s] *= keep
+        decay_x = group_params[g, DECAY_PLUS]
+        decay_y = group_params[g, DECAY_MINUS]
+        for i in range(n_neurons):
+            pre_trace[tr, cur, i] = pre_trace[tr, prev, i] * decay_x
+            post_trace[tr, i] *= decay_y
+        a_plus = group_params[g, A_PLUS]
+        a_minus = group_params[g, A_MINUS]
+        summed = rule != NEAREST and rule != SPNET
+        for q in range(count):
+            i = hist_ids[slot, q]
+            if summed:
+                pre_trace[tr, cur, i] += a_plus
+                post_trace[tr, i] += a_minus
+            else:
+                pre_trace[tr, cur, i] = a_plus
+                post_trace[tr, i] = a_minus
+            for e in range(in_ptr[g, i], in_ptr[g, i + 1]):
+                s = in_syn[e]
+                x = pre_trace[tr, (n - in_delay[e] + L) % L, in_src[e]]
+                if rule == SPNET:
+                    deriv[s] += x
+                elif rule == MULTIPLICATIVE:
+                    weight[s] = clip(weight[s] + x * (hi - weight[s]), lo, hi)
+                else:
+                    weight[s] = clip(weight[s] + x, lo, hi)
 
 
 @njit(cache=True)
@@ -82,10 +177,11 @@ def run_steps(
     v,
     u,
     I,
-    row_ptr,
-    post,
-    weight,
-    group_channel,
+    syn,
+    plast,
+    incoming,
+    update_steps,
+    pre_trace,
     max_delay,
     exp_decay,
     exp_state,
@@ -123,9 +219,10 @@ def run_steps(
         n = first_step + j
         # 1. input: synaptic arrivals, external events, dense and persistent currents
         arrivals[:, :] = 0.0
-        deliver(n, row_ptr, post, weight, group_channel, max_delay, hist_ids, hist_count, arrivals)
+        # external events first, then synaptic arrivals (spnet.cpp sets the thalamic input first)
         for e in range(ev_ptr[j], ev_ptr[j + 1]):
             arrivals[ev_channel[e], ev_neuron[e]] += ev_weight[e]
+        deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals)
         for i in range(n_neurons):
             v[i] += arrivals[1, i]
             current = arrivals[0, i]
@@ -159,6 +256,9 @@ def run_steps(
                 v[i] = vi
                 u[i] = ui
         hist_count[slot] = count
+        # 4. plasticity (post side; the pre side happens at delivery)
+        if pre_trace.shape[0] > 0:
+            plasticity_step(n, syn[2], incoming, plast, update_steps, hist_ids, count, pre_trace)
         # 5. scheduling is implicit: the history slot is read by deliver() for the next max_delay steps
         # 6. record
         for r in range(trace_neuron.shape[0]):

@@ -1,7 +1,8 @@
 """The plain twin of the kernels: the step contract written as obviously as possible.
 
 Slow (a Python loop over synapses and steps) and independent of the kernels' layout: it keeps a
-list of synapses and a dictionary of pending arrivals per future step. Tests pin the kernels to
+list of synapses, a dictionary of pending arrivals per future step and the whole history of the
+presynaptic traces. Tests pin the kernels to
 it spike for spike. It follows the same order of work as ``spikesim.engine.step`` states.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..build import plasticity as pl
 from ..build.network import Network, exp_decay
 from ..build.synapses import FIRST_EXP_CHANNEL
 
@@ -23,6 +25,7 @@ class ReferenceResult:
     v: np.ndarray  # final state
     u: np.ndarray
     trace: np.ndarray  # (steps, R) sampled like the kernels' trace buffer
+    weight: np.ndarray  # final weights, in the synapse table's order
 
 
 def rhs_2003(v, u, I):
@@ -62,34 +65,58 @@ def simulate_reference(network: Network) -> ReferenceResult:
     inputs = network.inputs.draw(0, total)
     breakpoints = network.inputs.breakpoints()
 
-    # outgoing synapses per source: (post, weight, delay, channel)
+    # every synapse as plain numbers; outgoing lists per source
     sources, delays = syn.sources(), syn.delays()
     group_of = np.zeros(syn.n_synapses, np.int64)
     for g in range(syn.row_ptr.shape[0]):
         group_of[syn.row_ptr[g, 0] : syn.row_ptr[g, -1]] = g
+    channel_of = syn.group_channel[group_of]
     outgoing = defaultdict(list)
+    incoming = defaultdict(list)  # (group, post) -> plastic synapses onto post
     for s in range(syn.n_synapses):
-        outgoing[int(sources[s])].append(
-            (int(syn.post[s]), float(syn.weight[s]), int(delays[s]), int(syn.group_channel[group_of[s]]))
-        )
+        outgoing[int(sources[s])].append(s)
+        if syn.group_rule[group_of[s]] != pl.STATIC:
+            incoming[int(group_of[s]), int(syn.post[s])].append(s)
+    weight = syn.weight.astype(np.float64).copy()
+    deriv = np.zeros(syn.n_synapses)
+    plastic_groups = [g for g in range(len(syn.group_rule)) if syn.group_rule[g] != pl.STATIC]
+    members_of = {g: np.nonzero(group_of == g)[0] for g in plastic_groups}
+    # presynaptic traces per plastic group and step (a full history: obvious, not small)
+    pre_history = {g: {-1: np.zeros(n)} for g in plastic_groups}
+    post_trace = {g: np.zeros(n) for g in plastic_groups}
 
     v, u = nrn.v0.copy(), nrn.u0.copy()
     n_exp = len(network.exp_tau_ms)
     exp_state = np.zeros((n_exp, n))
     decay = exp_decay(network.exp_tau_ms, dt)
-    pending: dict[int, list[tuple[int, int, float]]] = defaultdict(list)  # step -> (channel, post, w)
+    pending: dict[int, list[int]] = defaultdict(list)  # step -> synapses arriving
     bias = network.inputs.bias(0)
     spike_steps, spike_ids = [], []
     trace = np.zeros((total, len(network.trace_neuron)))
     for step in range(total):
         if step in breakpoints:
             bias = network.inputs.bias(step)
-        # 1. input
+        # 1. input; plastic synapses are depressed as their spike arrives
         arrivals = np.zeros((network.n_channels, n))
-        for channel, target, w in pending.pop(step, []):
-            arrivals[channel, target] += w
+        # External events first, then synaptic arrivals in the kernels' order (the most recent
+        # spikes first, the highest source first, then group and table order), so that sums of
+        # arbitrary weights agree to the last bit.
         for e in range(inputs.ev_ptr[step], inputs.ev_ptr[step + 1]):
             arrivals[inputs.ev_channel[e], inputs.ev_neuron[e]] += inputs.ev_weight[e]
+        for s in sorted(pending.pop(step, []), key=lambda s: (delays[s], -sources[s], group_of[s], s)):
+            target = syn.post[s]
+            arrivals[channel_of[s], target] += weight[s]
+            g = group_of[s]
+            rule, par = syn.group_rule[g], syn.group_params[g]
+            if rule == pl.STATIC:
+                continue
+            y = post_trace[g][target]
+            if rule == pl.SPNET:
+                deriv[s] -= y
+            elif rule == pl.MULTIPLICATIVE:
+                weight[s] = min(max(weight[s] - y * (weight[s] - par[pl.W_MIN]), par[pl.W_MIN]), par[pl.W_MAX])
+            else:
+                weight[s] = min(max(weight[s] - y, par[pl.W_MIN]), par[pl.W_MAX])
         v = v + arrivals[1]
         I = arrivals[0].copy()
         if inputs.dense.shape[0]:
@@ -109,14 +136,43 @@ def simulate_reference(network: Network) -> ReferenceResult:
         fired = np.nonzero(v >= p["vpeak"])[0]
         v[fired] = p["c"][fired]
         u[fired] = u[fired] + p["d"][fired]
+        # 4. plasticity
+        for g in plastic_groups:
+            rule, par = syn.group_rule[g], syn.group_params[g]
+            if rule == pl.SPNET and (step + 1) % syn.group_update_steps[g] == 0:
+                for s in members_of[g]:
+                    weight[s] = min(max(weight[s] + (par[pl.DRIFT] + deriv[s]), par[pl.W_MIN]), par[pl.W_MAX])
+                    deriv[s] *= par[pl.DERIVATIVE_DECAY]
+            x = pre_history[g][step - 1] * par[pl.DECAY_PLUS]
+            post_trace[g] = post_trace[g] * par[pl.DECAY_MINUS]
+            for i in fired:
+                if rule in (pl.NEAREST, pl.SPNET):
+                    x[i] = par[pl.A_PLUS]
+                    post_trace[g][i] = par[pl.A_MINUS]
+                else:
+                    x[i] += par[pl.A_PLUS]
+                    post_trace[g][i] += par[pl.A_MINUS]
+            pre_history[g][step] = x
+            for i in fired:
+                for s in incoming[g, int(i)]:
+                    past = step - delays[s]
+                    x_at_synapse = pre_history[g][past][sources[s]] if past >= 0 else 0.0
+                    if rule == pl.SPNET:
+                        deriv[s] += x_at_synapse
+                    elif rule == pl.MULTIPLICATIVE:
+                        weight[s] = min(
+                            max(weight[s] + x_at_synapse * (par[pl.W_MAX] - weight[s]), par[pl.W_MIN]), par[pl.W_MAX]
+                        )
+                    else:
+                        weight[s] = min(max(weight[s] + x_at_synapse, par[pl.W_MIN]), par[pl.W_MAX])
         # 5. schedule
         for i in fired:
             spike_steps.append(step)
             spike_ids.append(int(i))
-            for target, w, delay, channel in outgoing[int(i)]:
-                pending[step + delay].append((channel, target, w))
+            for s in outgoing[int(i)]:
+                pending[step + int(delays[s])].append(s)
         # 6. record
         values = {0: v, 1: u, 2: I}
         for r, (i, code) in enumerate(zip(network.trace_neuron, network.trace_variable)):
             trace[step, r] = values[int(code)][i]
-    return ReferenceResult(np.array(spike_steps, np.int64), np.array(spike_ids, np.int64), v, u, trace)
+    return ReferenceResult(np.array(spike_steps, np.int64), np.array(spike_ids, np.int64), v, u, trace, weight)

@@ -2,17 +2,22 @@
 
 Time is discrete; step n integrates [n dt, (n + 1) dt]. Within step n, in this order:
 
-1. **Input.** I of every neuron is the sum, in this order, of: synaptic ``current_pulse``
-   arrivals scheduled for step n and external events of step n (Poisson, random pulses, spike
-   times), the dense current of step n (Gaussian noise, file replay), the persistent current
+1. **Input.** I of every neuron is the sum, in this order, of: the external events of step n
+   (Poisson, random pulses, spike times) and the synaptic ``current_pulse`` arrivals scheduled
+   for step n (most recent spikes first, the highest source first within a step: spnet.cpp's
+   order), the dense current of step n (Gaussian noise, file replay), the persistent current
    (DC, step currents), and each exponential current after it has decayed by exp(-dt/tau) and
    received its arrivals of step n. ``voltage_jump`` arrivals are added to v now, before
-   integration.
+   integration. Plastic synapses are depressed as their spike arrives (see 4).
 2. **Integrate** every neuron with its population's scheme (``izhikevich``: two dt/2 half-steps
    of v with the same u and I, then u over dt with the new v; ``euler``: forward Euler on both).
 3. **Threshold and reset**: v >= vpeak fires; the spike is stamped (n + 1) dt (end of the step,
    as NEST and Izhikevich's code; Brian2 stamps n dt); v <- c, u <- u + d.
-4. **Plasticity** (none in this version of the engine).
+4. **Plasticity**: for rules with a periodic update (spnet), an interval that ends with this step
+   is applied first; then traces decay by one step; then every neuron that fired updates its
+   traces and its incoming plastic synapses are potentiated by the presynaptic trace of their
+   source as it stood ``delay`` steps earlier (timing at the synapse). The pre side
+   (depression) happens at delivery, in stage 1, with the postsynaptic trace as it stands then.
 5. **Schedule**: a spike of step n over a synapse of delay D steps (D >= 1) is delivered at step
    n + D. The kernel keeps the ids of the spikes of the last max-delay steps and, at step m,
    delivers the synapses of delay D of the spikes of step m - D (``kernels.deliver``).
@@ -34,8 +39,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..build.network import Network, exp_decay
+from ..build.plasticity import SPNET
 from ..errors import NumericalError
-from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace
+from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, Weights
 from . import kernels
 
 # Dense input buffers are kept under this many float64 values per chunk (64 MiB).
@@ -54,11 +60,17 @@ class State:
     exp_state: np.ndarray  # (n_exp, N)
     hist_ids: np.ndarray  # int32 (max_delay + 1, N): ids of the spikes of recent steps
     hist_count: np.ndarray  # int64 (max_delay + 1,)
+    weight: np.ndarray  # the network's weights; a copy when plasticity changes them
+    deriv: np.ndarray  # spnet's weight derivative sd per synapse (empty without spnet)
+    pre_trace: np.ndarray  # (plastic groups, max_delay + 1, N): presynaptic traces of recent steps
+    post_trace: np.ndarray  # (plastic groups, N)
 
     @classmethod
     def initial(cls, network: Network) -> "State":
         n = network.neurons.n
-        slots = network.synapses.max_delay_steps + 1
+        syn = network.synapses
+        slots = syn.max_delay_steps + 1
+        has_spnet = bool(np.any(syn.group_rule == SPNET))
         return cls(
             step=0,
             v=network.neurons.v0.copy(),
@@ -67,6 +79,11 @@ class State:
             exp_state=np.zeros((len(network.exp_tau_ms), n)),
             hist_ids=np.zeros((slots, n), np.int32),
             hist_count=np.zeros(slots, np.int64),
+            # static weights are shared with the network: they never change
+            weight=syn.weight.copy() if syn.plastic else syn.weight,
+            deriv=np.zeros(syn.n_synapses if has_spnet else 0),
+            pre_trace=np.zeros((syn.n_traces, slots, n)),
+            post_trace=np.zeros((syn.n_traces, n)),
         )
 
 
@@ -131,7 +148,12 @@ def simulate(
     sizes = network.population_sizes()
     bin_ms = spec.record.rate_bin_ms
     binner = _RateBinner(sizes, int(round(bin_ms / dt)), dt) if bin_ms else None
-    breakpoints = [b for b in network.inputs.breakpoints() if 0 < b < total]
+    # chunks end where the bias changes and where weights are copied out
+    breakpoints = set(network.inputs.breakpoints())
+    for plan in network.weight_plans:
+        if plan.interval_steps:
+            breakpoints.update(range(plan.interval_steps, total, plan.interval_steps))
+    breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
@@ -160,7 +182,10 @@ def simulate(
                     nrn.pop_start, nrn.pop_stop, nrn.pop_form, nrn.pop_scheme,
                     p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
                     state.v, state.u, state.I,
-                    syn.row_ptr, syn.post, syn.weight, syn.group_channel, syn.max_delay_steps,
+                    (syn.row_ptr, syn.post, state.weight, syn.group_channel),
+                    (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv),
+                    (syn.in_ptr, syn.in_syn, syn.in_src, syn.in_delay),
+                    syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
@@ -168,7 +193,10 @@ def simulate(
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
                     spike_step, spike_id, status,
                 )  # fmt: skip
-                _emit(network, sinks, binner, n, n + done, spike_step[:count], spike_id[:count], trace_out[j0 : j0 + done], names)
+                _emit(
+                    network, sinks, binner, n, n + done, spike_step[:count], spike_id[:count],
+                    trace_out[j0 : j0 + done], names, state.weight, total,
+                )  # fmt: skip
                 n += done
                 state.step = n
                 if status[0] == kernels.NOT_FINITE:
@@ -194,7 +222,19 @@ def simulate(
     finish("complete")
 
 
-def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names) -> None:
+def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, Weights]:
+    """The weights due to be copied out after step ``stop - 1``: at each interval and at the end."""
+    out = {}
+    for plan in network.weight_plans:
+        due = stop == total or (plan.interval_steps and stop % plan.interval_steps == 0)
+        if due:
+            out[plan.connection] = Weights(
+                plan.pre, plan.post, plan.delay_ms, np.array([stop * network.dt_ms]), weight[plan.positions][None, :]
+            )
+    return out
+
+
+def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names, weight, total) -> None:
     """Split one kernel call's output by population and hand it to every sink."""
     if stop <= first:
         return
@@ -222,6 +262,6 @@ def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names) ->
             (first + rows + 1) * dt, plan.node_ids, trace_rows[rows][:, plan.columns]
         )
     rates = binner.add(per_step) if binner is not None else {}
-    chunk = Chunk(first, stop, spikes, traces, rates)
+    chunk = Chunk(first, stop, spikes, traces, rates, weight_snapshots(network, weight, stop, total))
     for sink in sinks:
         sink.write(chunk)

@@ -14,6 +14,10 @@ File layout (times in ms, node ids population-local)::
     /rates/<pop>              attr bin_ms
     /rates/<pop>/rate_hz      float64 (B,), Hz
     /rates/<pop>/timestamps   float64 (B,), bin starts in ms, attr units = "ms"
+    /weights/<connection>/pre, post   uint64 (S,) indices into the connection's pre/post populations
+    /weights/<connection>/delay_ms    float64 (S,)
+    /weights/<connection>/timestamps  float64 (T,), attr units = "ms"
+    /weights/<connection>/values      float64 (T, S)
     /spikesim                 attrs name, network_yaml, seed, dt_ms, duration_ms,
                               populations (JSON), versions (JSON), status, last_complete_step
 
@@ -37,7 +41,7 @@ import h5py
 import numpy as np
 
 from ..errors import OutputError
-from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, Trace
+from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, Trace, Weights
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -83,8 +87,12 @@ class SpikeFileWriter:
         info: RunInfo,
         trace_layout: dict[str, dict[str, np.ndarray]],
         rate_bin_ms: float | None,
+        weight_layout: dict[str, Weights] | None = None,
     ):
+        """``weight_layout`` maps connection -> a ``Weights`` whose pre, post and delay_ms give
+        the synapses whose snapshots will arrive (its times and values are not used)."""
         self.path = Path(path)
+        self._weight_layout = dict(weight_layout or {})
         self.partial_path = self.path.with_name(self.path.name + ".partial")
         self.info = info
         self.rate_bin_ms = None if rate_bin_ms is None else float(rate_bin_ms)
@@ -119,6 +127,8 @@ class SpikeFileWriter:
                 items += self._trace_items(pop, var, trace)
         for pop, rate in chunk.rates.items():
             items += self._rate_items(pop, rate)
+        for name, snap in chunk.weights.items():
+            items += self._weight_items(name, snap)
         for name, values in items:
             if len(values):
                 self._pending.setdefault(name, []).append(values)
@@ -195,6 +205,13 @@ class SpikeFileWriter:
                 group.attrs["bin_ms"] = self.rate_bin_ms
                 _growing(group, "rate_hz", np.float64)
                 _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
+        for name, layout in self._weight_layout.items():
+            group = f.create_group(f"weights/{name}")
+            group.create_dataset("pre", data=np.asarray(layout.pre, dtype=np.uint64))
+            group.create_dataset("post", data=np.asarray(layout.post, dtype=np.uint64))
+            group.create_dataset("delay_ms", data=np.asarray(layout.delay_ms, dtype=np.float64))
+            _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
+            _growing(group, "values", np.float64, width=len(layout.pre))
         self._meta = f.create_group("spikesim")
         _write_info(self._meta, self.info)
         self._meta.attrs["status"] = "running"
@@ -231,6 +248,16 @@ class SpikeFileWriter:
         if times.ndim != 1 or times.shape != rate_hz.shape:
             raise ValueError(f"rate of {pop!r}: times_ms {times.shape} and rate_hz {rate_hz.shape} differ")
         return [(f"rates/{pop}/timestamps", times), (f"rates/{pop}/rate_hz", rate_hz)]
+
+    def _weight_items(self, name: str, snap: Weights) -> list[tuple[str, np.ndarray]]:
+        layout = self._weight_layout.get(name)
+        if layout is None:
+            raise ValueError(f"weights of {name!r} are not in the weight layout given to the writer")
+        times = np.array(snap.times_ms, dtype=np.float64)
+        values = np.array(snap.values, dtype=np.float64)
+        if times.ndim != 1 or values.shape != (len(times), len(layout.pre)):
+            raise ValueError(f"weights of {name!r}: values {values.shape}, expected ({len(times)}, {len(layout.pre)})")
+        return [(f"weights/{name}/timestamps", times), (f"weights/{name}/values", values)]
 
     def _spill(self) -> None:
         self._write_pending()
@@ -362,8 +389,10 @@ def write_recording(recording: Recording, path: str | os.PathLike) -> Path:
     if len(bins) > 1:
         raise ValueError(f"the rates of one file share one bin width; got {sorted(bins)} ms")
     layout = {pop: {var: tr.node_ids for var, tr in by_var.items()} for pop, by_var in recording.traces.items()}
-    writer = SpikeFileWriter(path, recording.info, layout, bins.pop() if bins else None)
-    chunk = Chunk(0, recording.last_complete_step + 1, recording.spikes, recording.traces, recording.rates)
+    writer = SpikeFileWriter(path, recording.info, layout, bins.pop() if bins else None, recording.weights)
+    chunk = Chunk(
+        0, recording.last_complete_step + 1, recording.spikes, recording.traces, recording.rates, recording.weights
+    )
     try:
         writer.write(chunk)
     except BaseException:
@@ -412,8 +441,25 @@ def _read_spikesim(f: h5py.File) -> Recording:
         for pop, by_var in f.get("traces", {}).items()
     }
     rates = {pop: _read_rate(group) for pop, group in f.get("rates", {}).items()}
+    weights = {name: _read_weights(group) for name, group in f.get("weights", {}).items()}
     return Recording(
-        info, spikes, traces, rates, status=_text(meta["status"]), last_complete_step=int(meta["last_complete_step"])
+        info,
+        spikes,
+        traces,
+        rates,
+        weights,
+        status=_text(meta["status"]),
+        last_complete_step=int(meta["last_complete_step"]),
+    )
+
+
+def _read_weights(group: h5py.Group) -> Weights:
+    return Weights(
+        pre=group["pre"][()].astype(np.int64),
+        post=group["post"][()].astype(np.int64),
+        delay_ms=group["delay_ms"][()],
+        times_ms=group["timestamps"][()],
+        values=group["values"][()],
     )
 
 
@@ -469,3 +515,6 @@ def _cut_after_last_step(recording: Recording) -> None:
     for pop, rate in recording.rates.items():
         keep = rate.times_ms + rate.bin_ms <= end_ms
         recording.rates[pop] = Rate(rate.bin_ms, rate.times_ms[keep], rate.rate_hz[keep])
+    for name, w in recording.weights.items():
+        keep = w.times_ms <= end_ms
+        recording.weights[name] = Weights(w.pre, w.post, w.delay_ms, w.times_ms[keep], w.values[keep])

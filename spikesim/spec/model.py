@@ -226,6 +226,61 @@ Synapse = Annotated[
     Union[PlainSynapse, ExpCurrent], Field(discriminator="type"), BeforeValidator(_synapse)
 ]
 
+class StdpRule(Strict):
+    """Pair-based STDP with exponential traces, timing at the synapse (axonal delays).
+
+    Each neuron keeps a presynaptic trace x (jumps by ``A_plus`` at its spikes, decays with
+    ``tau_plus_ms``) and a postsynaptic trace y (``A_minus``, ``tau_minus_ms``). When the post
+    neuron fires, every plastic synapse onto it is potentiated by x of its source as it stood
+    ``delay`` earlier (so that x counts arrivals at the synapse); when a presynaptic spike
+    arrives, the synapse is depressed by y of its target as it stands then. Weights are clipped
+    to [w_min, w_max] after every change.
+
+    ``stdp_additive``: traces summed over all spikes (all-to-all pairing), dw = +x / -y.
+    ``stdp_multiplicative``: traces summed, dw = +x (w_max - w) / -y (w - w_min).
+    ``stdp_nearest``: traces reset to A at each spike (nearest-neighbour pairing), dw = +x / -y.
+    """
+
+    rule: Literal["stdp_additive", "stdp_multiplicative", "stdp_nearest"]
+    A_plus: Annotated[Number, Field(ge=0)]
+    A_minus: Annotated[Number, Field(ge=0)]
+    tau_plus_ms: Annotated[Number, Field(gt=0)] = 20.0
+    tau_minus_ms: Annotated[Number, Field(gt=0)] = 20.0
+    w_min: Number = 0.0
+    w_max: Number
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "StdpRule":
+        if self.w_max < self.w_min:
+            raise ValueError(f"w_max ({self.w_max}) must be >= w_min ({self.w_min})")
+        return self
+
+
+class SpnetRule(Strict):
+    """Izhikevich's 2006 rule (spnet.cpp): nearest-spike traces set to A_plus (pre) and A_minus
+    (post) at each spike and multiplied by ``trace_decay_per_ms`` every ms; potentiation and
+    depression go into a derivative sd; every ``update_interval_ms``: w += drift + sd,
+    sd *= derivative_decay, w clipped to [w_min, w_max]. Defaults are spnet's numbers."""
+
+    rule: Literal["spnet"]
+    A_plus: Annotated[Number, Field(ge=0)] = 0.1
+    A_minus: Annotated[Number, Field(ge=0)] = 0.12
+    trace_decay_per_ms: Annotated[Number, Field(gt=0, le=1)] = 0.95
+    update_interval_ms: Annotated[Number, Field(gt=0)] = 1000.0
+    drift: Number = 0.01
+    derivative_decay: Annotated[Number, Field(ge=0, le=1)] = 0.9
+    w_min: Number = 0.0
+    w_max: Number = 10.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "SpnetRule":
+        if self.w_max < self.w_min:
+            raise ValueError(f"w_max ({self.w_max}) must be >= w_min ({self.w_min})")
+        return self
+
+
+Plasticity = Annotated[Union[StdpRule, SpnetRule], Field(discriminator="rule")]
+
 ConnectionRule = Literal[
     "all_to_all", "one_to_one", "fixed_probability", "fixed_indegree", "fixed_outdegree", "from_file"
 ]
@@ -263,6 +318,7 @@ class Connection(Strict):
     weight: Value | None = None
     delay_ms: Value | None = None
     synapse: Synapse = PlainSynapse(type="current_pulse")
+    plasticity: Plasticity | None = None
 
     @model_validator(mode="after")
     def _rule_params(self) -> "Connection":
@@ -392,13 +448,22 @@ class StateRecord(Strict):
     interval_ms: Annotated[Number, Field(gt=0)] | None = None
 
 
+class WeightRecord(Strict):
+    """Snapshots of the weights of one connection every ``interval_ms`` (and at the end)."""
+
+    connection: str
+    interval_ms: Annotated[Number, Field(gt=0)] | None = None
+
+
 class Record(Strict):
     """What to record: ``spikes`` (``all``, ``none``, a list of populations or a mapping
-    population -> neuron ids), ``state`` variables, and population rates in bins of ``rate_bin_ms``."""
+    population -> neuron ids), ``state`` variables, population rates in bins of ``rate_bin_ms``,
+    and ``weights`` of connections (plastic connections' final weights are always kept)."""
 
     spikes: Literal["all", "none"] | list[str] | dict[str, list[Annotated[Count, Field(ge=0)]]] = "all"
     state: list[StateRecord] = []
     rate_bin_ms: Annotated[Number, Field(gt=0)] | None = None
+    weights: list[WeightRecord] = []
 
 
 class Run(Strict):
@@ -458,6 +523,12 @@ class NetworkSpec(Strict):
                     raise SpecError(
                         f"connections.{i}", f"one_to_one needs equal sizes, got {n_pre} pre and {n_post} post"
                     )
+            rule = conn.plasticity
+            if isinstance(rule, SpnetRule) and not _whole_steps(rule.update_interval_ms, dt):
+                raise SpecError(
+                    f"connections.{i}.plasticity.update_interval_ms",
+                    f"{rule.update_interval_ms} ms is not a whole number of steps of dt_ms = {dt}",
+                )
             low = value_minimum(conn.delay_ms)
             if low is not None and low < dt * (1 - 1e-9):
                 raise SpecError(
@@ -493,9 +564,18 @@ class NetworkSpec(Strict):
             size = pops[st.population].size
             if st.neurons and max(st.neurons) >= size:
                 raise SpecError(f"record.state.{i}.neurons", f"neuron {max(st.neurons)} out of range 0..{size - 1}")
-        for path, step_ms in [("run.duration_ms", self.run.duration_ms), ("record.rate_bin_ms", rec.rate_bin_ms)] + [
-            (f"record.state.{i}.interval_ms", st.interval_ms) for i, st in enumerate(rec.state)
-        ]:
+        labels = [c.label for c in self.connections]
+        for i, wr in enumerate(rec.weights):
+            if wr.connection not in labels:
+                raise SpecError(
+                    f"record.weights.{i}.connection",
+                    f"unknown connection {wr.connection!r}; allowed: {', '.join(labels) or 'none'}",
+                )
+        for path, step_ms in (
+            [("run.duration_ms", self.run.duration_ms), ("record.rate_bin_ms", rec.rate_bin_ms)]
+            + [(f"record.state.{i}.interval_ms", st.interval_ms) for i, st in enumerate(rec.state)]
+            + [(f"record.weights.{i}.interval_ms", w.interval_ms) for i, w in enumerate(rec.weights)]
+        ):
             if step_ms is not None and not _whole_steps(step_ms, dt):
                 raise SpecError(path, f"{step_ms} ms is not a whole number of steps of dt_ms = {dt}")
         return self
