@@ -90,11 +90,14 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
     finally:
         close()
     finished = time.perf_counter()
-    png = None
+    pictures = []
     if not no_plot:
-        from .plot import save_raster_png
+        from .plot import save_raster_png, save_weights_png
 
-        png = save_raster_png(recording, Path(plot_path) if plot_path else output.with_suffix(".png"))
+        png = Path(plot_path) if plot_path else output.with_suffix(".png")
+        pictures.append(save_raster_png(recording, png))
+        for name in recording.weights:
+            pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{name}{png.suffix}"), name))
     if not quiet:
         click.echo(f"{spec.name}: {spec.run.duration_ms:g} ms simulated in {finished - built:.2f} s "
                    f"(build {built - started:.2f} s)")
@@ -102,8 +105,8 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
             n = len(recording.spikes[pop]) if pop in recording.spikes else 0
             click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {recording.mean_rate_hz(pop):8.2f} Hz")
         click.echo(f"  spikes: {output}")
-        if png:
-            click.echo(f"  raster: {png}")
+        for picture in pictures:
+            click.echo(f"  plot:   {picture}")
 
 
 @main.command()

@@ -27,6 +27,9 @@ DEFAULT_RATE_BIN_MS = 5.0
 MAX_RATE_BINS = 2000
 # Above this many spikes, vector outputs embed the raster points as an image (small files).
 RASTERIZE_ABOVE = 20000
+# Runs longer than this get a raster of their last RASTER_WINDOW_MS over the rate of the whole run.
+LONG_RUN_MS = 10000.0
+RASTER_WINDOW_MS = 1000.0
 
 
 def _pyplot():
@@ -203,17 +206,71 @@ def _trace_columns(recorded: np.ndarray, wanted, what: str) -> list[int]:
     return [column_of[int(node)] for node in np.atleast_1d(wanted)]
 
 
-def save_raster_png(recording: Recording, path: str | os.PathLike, title: str | None = None) -> Path:
-    """Save a raster (top, 3/4 of the height) over the population rate (bottom), sharing the
-    time axis, titled ``title`` or the run's name; the extension of ``path`` picks the format."""
+def save_raster_png(
+    recording: Recording,
+    path: str | os.PathLike,
+    title: str | None = None,
+    t_start_ms: float | None = None,
+    t_stop_ms: float | None = None,
+) -> Path:
+    """Save a raster (top, 3/4 of the height) over the population rate (bottom), titled
+    ``title`` or the run's name; the extension of ``path`` picks the format.
+
+    The raster shows [t_start_ms, t_stop_ms] when given; runs longer than LONG_RUN_MS show their
+    last RASTER_WINDOW_MS (a raster of minutes is a solid block). The rate panel always covers
+    the whole run, with the raster's window shaded."""
     from matplotlib.figure import Figure
 
+    span = _span_ms(recording)
+    if t_start_ms is None and t_stop_ms is None and span > LONG_RUN_MS:
+        t_start_ms, t_stop_ms = span - RASTER_WINDOW_MS, span
+    windowed = t_start_ms is not None or t_stop_ms is not None
     fig = Figure(figsize=(10, 6), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    raster(recording, ax=top)
+    top, bottom = fig.subplots(2, 1, sharex=not windowed, gridspec_kw={"height_ratios": [3, 1]})
+    raster(recording, ax=top, t_start_ms=t_start_ms, t_stop_ms=t_stop_ms)
     rate(recording, ax=bottom)
-    top.set_xlabel("")  # the shared axis is labelled once, at the bottom
+    if windowed:
+        lo = 0.0 if t_start_ms is None else t_start_ms
+        hi = span if t_stop_ms is None else t_stop_ms
+        bottom.axvspan(lo, hi, color="0.85", zorder=0)
+        top.set_title(f"raster of {lo:g} - {hi:g} ms; rate of the whole run below (window shaded)",
+                      loc="left", fontsize="medium")
+    else:
+        top.set_xlabel("")  # the shared axis is labelled once, at the bottom
     fig.suptitle(title or recording.info.name)
+    return _save(fig, path)
+
+
+def weights_histogram(recording: Recording, connection: str | None = None, ax=None, bins: int = 50):
+    """Histogram of the weights of ``connection`` (default: the first recorded) at the first and
+    at the last snapshot."""
+    if not recording.weights:
+        raise ValueError("the recording has no weights")
+    name = connection or next(iter(recording.weights))
+    if name not in recording.weights:
+        raise ValueError(f"no weights of {name!r}; recorded: {', '.join(recording.weights)}")
+    w = recording.weights[name]
+    ax = _new_axes(ax)
+    if len(w.times_ms):
+        edges = np.linspace(w.values.min(), w.values.max() if w.values.max() > w.values.min() else w.values.min() + 1,
+                            bins + 1)
+        picks = [0, len(w.times_ms) - 1] if len(w.times_ms) > 1 else [0]
+        for k, row in enumerate(picks):
+            ax.hist(w.values[row], bins=edges, histtype="step" if k else "stepfilled", alpha=1.0 if k else 0.35,
+                    color=_colour(k), label=f"t = {w.times_ms[row]:g} ms", linewidth=1.5)
+        ax.legend(frameon=False)
+    ax.set_xlabel(f"weight of {name}")
+    ax.set_ylabel("synapses")
+    return ax
+
+
+def save_weights_png(recording: Recording, path: str | os.PathLike, connection: str | None = None) -> Path:
+    """Save the weight histogram of one connection (first and last snapshot)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    weights_histogram(recording, connection, ax=fig.subplots())
+    fig.suptitle(recording.info.name)
     return _save(fig, path)
 
 

@@ -190,7 +190,8 @@ def test_spnet_rule_accumulates_into_derivative_and_applies_each_interval():
     # one pairing, pre arrival (21 ms) one step before the post spike (22 ms)
     w, rec = run_pairs(rule, [1.0], [(0, 20.0)], [22.0], w0=6.0, T=150)
     snaps = rec.weights["syn"]
-    assert snaps.times_ms.tolist() == [150.0]
+    assert snaps.times_ms.tolist() == [0.0, 150.0]  # before the first step, and at the end
+    assert snaps.values[0, 0] == 6.0
     sd = 0.1 * 0.95  # P set to 0.1 at 20 ms, one step of decay by the 22 ms post spike
     w1 = 6.0 + (0.01 + sd)
     sd *= 0.9

@@ -166,6 +166,13 @@ def simulate(
             sink.close(state_name, n - 1)
 
     try:
+        initial = {
+            plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(1), state.weight[plan.positions][None, :])
+            for plan in network.weight_plans
+        }
+        if initial:  # the weights before the first step, beside the later snapshots
+            for sink in sinks:
+                sink.write(Chunk(0, 0, {}, {}, {}, initial))
         while n < total:
             stop = min(total, n + chunk_steps)
             later = [b for b in breakpoints if b > n]
