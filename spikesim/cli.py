@@ -92,10 +92,13 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
     finished = time.perf_counter()
     pictures = []
     if not no_plot:
-        from .plot import save_raster_png, save_weights_png
+        from .plot import save_raster_png, save_traces_png, save_weights_png
 
         png = Path(plot_path) if plot_path else output.with_suffix(".png")
         pictures.append(save_raster_png(recording, png))
+        variables = sorted({var for by_var in recording.traces.values() for var in by_var})
+        for var in variables:
+            pictures.append(save_traces_png(recording, png.with_name(f"{png.stem}_{var}{png.suffix}"), variable=var))
         for name in recording.weights:
             pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{name}{png.suffix}"), name))
     if not quiet:
