@@ -199,3 +199,27 @@ def test_spnet_rule_accumulates_into_derivative_and_applies_each_interval():
     sd *= 0.9
     w3 = w2 + (0.01 + sd)
     assert w[0] == pytest.approx(w3, abs=1e-12)
+
+
+def test_weight_snapshots_reach_the_file(tmp_path):
+    from spikesim.io.hdf5 import read
+
+    y = PLASTIC.format(rule=RULES["spnet"], dt=1.0, seed=2).replace(
+        "inputs:", "record:\n  weights: [{connection: ee, interval_ms: 200}, {connection: ie}]\ninputs:"
+    )
+    network = build(spec_from_yaml(y))
+    rec = run(network, tmp_path / "w.h5")
+    back = read(tmp_path / "w.h5")
+    assert set(back.weights) == {"ee", "ee2", "ie"}
+    ee = back.weights["ee"]
+    assert ee.times_ms.tolist() == [0.0, 200.0, 400.0, 600.0]
+    np.testing.assert_array_equal(ee.values, rec.weights["ee"].values)
+    # pre/post index the connection's populations as a from_file connection would read them
+    plan = network.weight_plans[0]
+    np.testing.assert_array_equal(ee.pre, plan.pre)
+    assert ee.pre.max() < 80 and ee.post.max() < 100
+    np.testing.assert_array_equal(ee.values[0], network.synapses.weight[plan.positions])
+    # the static connection is recorded at the start and end only, unchanged
+    ie = back.weights["ie"]
+    assert ie.times_ms.tolist() == [0.0, 600.0]
+    np.testing.assert_array_equal(ie.values[0], ie.values[1])
