@@ -59,9 +59,9 @@ LIBVER = ("v108", "v110")
 # Bytes of received data kept in memory before it is written without waiting for a flush.
 SPILL_BYTES = 64 * 2**20
 
-# Elements per HDF5 chunk of the growing datasets: 256 KiB of float64, well below the
+# Elements per HDF5 chunk of the growing datasets: 64 KiB of float64, well below the
 # 1 MiB default chunk cache, and few chunks for long runs.
-_CHUNK_ELEMENTS = 32768
+_CHUNK_ELEMENTS = 8192
 
 
 def _one_line(error: BaseException) -> str:
