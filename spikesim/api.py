@@ -1,7 +1,9 @@
-"""The public entry points: load a description, build it, run it, get a ``Recording``."""
+"""The public entry points: load a description, build it, run it; in memory or to a file."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -10,8 +12,9 @@ import numpy as np
 from . import __version__
 from .build import Network, build
 from .engine import simulate
-from .recording import Recording, RunInfo, Weights
-from .spec import NetworkSpec, load, spec_to_yaml
+from .errors import OutputError
+from .recording import Chunk, Recording, RunInfo, Weights
+from .spec import NetworkSpec, load, spec_from_yaml, spec_to_yaml
 
 
 def versions() -> dict[str, str]:
@@ -34,34 +37,179 @@ def run_info(network: Network) -> RunInfo:
     )
 
 
+def _as_network(network: NetworkSpec | Network | str | Path) -> Network:
+    if isinstance(network, (str, Path)):
+        network = load(network)
+    if isinstance(network, NetworkSpec):
+        network = build(network)
+    return network
+
+
+def _file_writer(network: Network, output: str | Path):
+    from .io.hdf5 import SpikeFileWriter
+
+    layout = {}
+    for plan in network.trace_plans:
+        layout.setdefault(plan.population, {})[plan.variable] = plan.node_ids
+    weights = {
+        plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(0), np.zeros((0, len(plan.pre))))
+        for plan in network.weight_plans
+    }
+    return SpikeFileWriter(output, run_info(network), layout, network.spec.record.rate_bin_ms, weights)
+
+
 def run(
     network: NetworkSpec | Network | str | Path,
     output: str | Path | None = None,
     *,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> Recording:
-    """Simulate a network (a YAML path, a ``NetworkSpec`` or a built ``Network``).
+    """Simulate a network (a YAML path, a ``NetworkSpec`` or a built ``Network``) and return
+    everything it recorded, in memory.
 
     With ``output`` the data is also streamed to that HDF5 file (SONATA spike layout); the file
-    appears under its name only once the run is complete.
+    appears under its name only once the run is complete. For runs too long to keep in memory,
+    use ``run_to_file``.
     """
-    if isinstance(network, (str, Path)):
-        network = load(network)
-    if isinstance(network, NetworkSpec):
-        network = build(network)
-    info = run_info(network)
-    recording = Recording(info)
+    network = _as_network(network)
+    recording = Recording(run_info(network))
     sinks: list = [recording]
     if output is not None:
-        from .io.hdf5 import SpikeFileWriter
-
-        layout = {}
-        for plan in network.trace_plans:
-            layout.setdefault(plan.population, {})[plan.variable] = plan.node_ids
-        weights = {
-            plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(0), np.zeros((0, len(plan.pre))))
-            for plan in network.weight_plans
-        }
-        sinks.append(SpikeFileWriter(output, info, layout, network.spec.record.rate_bin_ms, weights))
+        sinks.append(_file_writer(network, output))
     simulate(network, sinks, on_chunk=on_chunk)
     return recording
+
+
+@dataclass
+class RunSummary:
+    """What a run to a file did, without its data: spike counts, time, where the data is."""
+
+    output: Path
+    populations: dict[str, int]
+    spike_counts: dict[str, int] = field(default_factory=dict)
+    simulated_ms: float = 0.0
+    wall_s: float = 0.0
+    status: str = "running"
+
+    def mean_rate_hz(self, population: str) -> float:
+        seconds = self.simulated_ms / 1000.0
+        return self.spike_counts.get(population, 0) / (self.populations[population] * seconds) if seconds else 0.0
+
+
+class _Counter:
+    """A sink that only counts spikes: constant memory however long the run."""
+
+    def __init__(self, summary: RunSummary, dt_ms: float):
+        self.summary = summary
+        self.dt_ms = dt_ms
+
+    def write(self, chunk: Chunk) -> None:
+        for pop, trains in chunk.spikes.items():
+            self.summary.spike_counts[pop] = self.summary.spike_counts.get(pop, 0) + len(trains)
+
+    def flush(self, last_complete_step: int) -> None:
+        self.summary.simulated_ms = (last_complete_step + 1) * self.dt_ms
+
+    def close(self, status: str, last_complete_step: int) -> None:
+        self.flush(last_complete_step)
+        self.summary.status = status
+
+
+def run_to_file(
+    network: NetworkSpec | Network | str | Path,
+    output: str | Path,
+    *,
+    on_chunk: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], int] | None = None,
+    checkpoint_every_ms: float | None = None,
+    checkpoint_path: str | Path | None = None,
+) -> RunSummary:
+    """Simulate a network into the HDF5 file ``output``, keeping nothing but counts in memory.
+
+    ``checkpoint_every_ms`` writes a checkpoint (default ``<output>.ckpt``) at that interval, from
+    which ``resume`` continues the run bit for bit. ``should_stop`` is polled after every chunk
+    (see ``engine.simulate``).
+    """
+    network = _as_network(network)
+    output = Path(output)
+    every = _checkpoint_steps(network, checkpoint_every_ms)
+    ckpt = Path(checkpoint_path) if checkpoint_path else output.with_name(output.name + ".ckpt")
+    summary = RunSummary(output, network.population_sizes())
+    started = time.perf_counter()
+    try:
+        simulate(
+            network,
+            [_file_writer(network, output), _Counter(summary, network.dt_ms)],
+            on_chunk=on_chunk,
+            should_stop=should_stop,
+            checkpoint_every_steps=every,
+            checkpoint_path=ckpt,
+            checkpoint_output=str(output.resolve()),
+        )
+    finally:
+        summary.wall_s = time.perf_counter() - started
+    if every:
+        ckpt.unlink(missing_ok=True)  # the run completed: nothing to resume
+    return summary
+
+
+def resume(
+    checkpoint: str | Path,
+    output: str | Path | None = None,
+    *,
+    on_chunk: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], int] | None = None,
+    checkpoint_every_ms: float | None = None,
+) -> RunSummary:
+    """Continue a run from its checkpoint to the end, giving the same data, bit for bit, as a run
+    that was never stopped. The data recorded before the checkpoint is taken from the run's
+    ``<output>.partial`` file; the complete file appears under ``output``."""
+    from .engine.checkpoint import load_checkpoint
+    from .io.hdf5 import read
+
+    checkpoint = Path(checkpoint)
+    ck = load_checkpoint(checkpoint)
+    output = Path(output or ck.output or checkpoint.with_suffix(""))
+    network = build(spec_from_yaml(ck.network_yaml))
+    if len(ck.state.weight) != network.synapses.n_synapses or len(ck.state.v) != network.neurons.n:
+        raise OutputError(f"{checkpoint}: the checkpoint does not fit the network it names")
+    partial = output.with_name(output.name + ".partial")
+    if not partial.exists():
+        raise OutputError(f"cannot resume: {partial}, the data before the checkpoint, is missing")
+    before = read(partial)
+    if before.last_complete_step < ck.step - 1:
+        raise OutputError(f"cannot resume: {partial} ends before the checkpoint (step {ck.step})")
+    before.cut_after(ck.step - 1)
+    every = _checkpoint_steps(network, checkpoint_every_ms)
+    summary = RunSummary(output, network.population_sizes())
+    counter = _Counter(summary, network.dt_ms)
+    writer = _file_writer(network, output)  # starts a new .partial: `before` is in memory
+    started = time.perf_counter()
+    try:
+        for sink in (writer, counter):
+            sink.write(before.as_chunk())
+        simulate(
+            network,
+            [writer, counter],
+            resume=ck,
+            on_chunk=on_chunk,
+            should_stop=should_stop,
+            checkpoint_every_steps=every,
+            checkpoint_path=checkpoint,
+            checkpoint_output=str(output.resolve()),
+        )
+    finally:
+        summary.wall_s = time.perf_counter() - started
+    checkpoint.unlink(missing_ok=True)
+    return summary
+
+
+def _checkpoint_steps(network: Network, every_ms: float | None) -> int | None:
+    if not every_ms:
+        return None
+    steps = every_ms / network.dt_ms
+    if steps < 1 or abs(steps - round(steps)) > 1e-9 * steps:
+        from .errors import SpecError
+
+        raise SpecError("checkpoint_every_ms", f"{every_ms} ms is not a whole number of steps of {network.dt_ms} ms")
+    return int(round(steps))

@@ -6,13 +6,14 @@ the traceback instead.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from .errors import SpikesimError
+from .errors import Interrupted, SpikesimError
 
 
 class _Group(click.Group):
@@ -50,6 +51,72 @@ def _progress(total: int, enabled: bool):
     return update, bar.close
 
 
+class _StopOnSignal:
+    """SIGINT and SIGTERM ask the run to stop after its current chunk (flushed, file marked
+    interrupted) instead of killing it mid-write; a second signal stops at once."""
+
+    def __init__(self):
+        self.signum = 0
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __call__(self) -> int:
+        return self.signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _simulate_to_file(start, output: Path, quiet: bool, total_steps: int):
+    """Run ``start(on_chunk, should_stop)`` with a progress bar and signal handling; exit 130/143
+    after an interruption."""
+    update, close = _progress(total_steps, not quiet and sys.stderr.isatty())
+    try:
+        with _StopOnSignal() as stop:
+            return start(update, stop)
+    except Interrupted as err:
+        close()
+        click.echo(f"spikesim: {err}; data up to then is in {output}.partial", err=True)
+        sys.exit(err.exit_status)
+    finally:
+        close()
+
+
+def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: str, build_s: float) -> None:
+    pictures = []
+    if not no_plot:
+        from .io.hdf5 import read
+        from .plot import save_raster_png, save_traces_png, save_weights_png
+
+        recording = read(output)
+        png = Path(plot_path) if plot_path else output.with_suffix(".png")
+        pictures.append(save_raster_png(recording, png))
+        variables = sorted({var for by_var in recording.traces.values() for var in by_var})
+        for var in variables:
+            pictures.append(save_traces_png(recording, png.with_name(f"{png.stem}_{var}{png.suffix}"), variable=var))
+        for conn in recording.weights:
+            pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{conn}{png.suffix}"), conn))
+    if quiet:
+        return
+    click.echo(f"{name}: {summary.simulated_ms:g} ms simulated in {summary.wall_s:.2f} s (build {build_s:.2f} s)")
+    for pop, size in summary.populations.items():
+        n = summary.spike_counts.get(pop, 0)
+        click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {summary.mean_rate_hz(pop):8.2f} Hz")
+    click.echo(f"  spikes: {output}")
+    for picture in pictures:
+        click.echo(f"  plot:   {picture}")
+
+
 @main.command()
 @click.argument("network", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="HDF5 file (default: run.output or NAME.h5).")
@@ -57,9 +124,14 @@ def _progress(total: int, enabled: bool):
 @click.option("--no-plot", is_flag=True, help="Do not draw the raster plot.")
 @click.option("--duration-ms", type=float, help="Override run.duration_ms.")
 @click.option("--seed", type=int, help="Override run.seed.")
+@click.option("--checkpoint-every-ms", type=float, help="Write OUTPUT.ckpt at this interval (see `resume`).")
+@click.option("--ignore-memory-check", is_flag=True, help="Build even if the network seems not to fit in memory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
-def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
-    """Simulate NETWORK (a YAML file): spikes to HDF5, raster to PNG."""
+def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every_ms, ignore_memory_check, quiet) -> None:
+    """Simulate NETWORK (a YAML file): spikes to HDF5, raster to PNG.
+
+    SIGINT or SIGTERM stop the run after the current chunk: the data so far is flushed to
+    OUTPUT.partial, marked interrupted, and the exit status is 130 or 143."""
     from . import api
     from .build import build
     from .spec import load
@@ -78,38 +150,46 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, quiet) -> None:
         spec = spec_from_dict(data)
     output = Path(output or spec.run.output or f"{Path(network).stem}.h5")
     started = time.perf_counter()
-    net = build(spec)
-    built = time.perf_counter()
-    update, close = _progress(net.n_steps, not quiet and sys.stderr.isatty())
-    try:
-        recording = api.run(net, output, on_chunk=update)
-    except KeyboardInterrupt:
-        close()
-        click.echo(f"spikesim: interrupted; data up to the last flush is in {output}.partial", err=True)
-        sys.exit(130)
-    finally:
-        close()
-    finished = time.perf_counter()
-    pictures = []
-    if not no_plot:
-        from .plot import save_raster_png, save_traces_png, save_weights_png
+    net = build(spec, memory_check=not ignore_memory_check)
+    build_s = time.perf_counter() - started
+    summary = _simulate_to_file(
+        lambda update, stop: api.run_to_file(
+            net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms
+        ),
+        output,
+        quiet,
+        net.n_steps,
+    )
+    _report(summary, output, no_plot, plot_path, quiet, spec.name, build_s)
 
-        png = Path(plot_path) if plot_path else output.with_suffix(".png")
-        pictures.append(save_raster_png(recording, png))
-        variables = sorted({var for by_var in recording.traces.values() for var in by_var})
-        for var in variables:
-            pictures.append(save_traces_png(recording, png.with_name(f"{png.stem}_{var}{png.suffix}"), variable=var))
-        for name in recording.weights:
-            pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{name}{png.suffix}"), name))
-    if not quiet:
-        click.echo(f"{spec.name}: {spec.run.duration_ms:g} ms simulated in {finished - built:.2f} s "
-                   f"(build {built - started:.2f} s)")
-        for pop, size in recording.populations.items():
-            n = len(recording.spikes[pop]) if pop in recording.spikes else 0
-            click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {recording.mean_rate_hz(pop):8.2f} Hz")
-        click.echo(f"  spikes: {output}")
-        for picture in pictures:
-            click.echo(f"  plot:   {picture}")
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="HDF5 file (default: the run's own output).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Raster plot (default: output with .png).")
+@click.option("--no-plot", is_flag=True, help="Do not draw the raster plot.")
+@click.option("--checkpoint-every-ms", type=float, help="Keep writing checkpoints at this interval.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -> None:
+    """Continue an interrupted run from its CHECKPOINT (OUTPUT.ckpt) to the end."""
+    from . import api
+    from .engine.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(checkpoint)
+    target = Path(output or ck.output or Path(checkpoint).with_suffix(""))
+    from .spec import spec_from_yaml
+
+    spec = spec_from_yaml(ck.network_yaml)
+    total = int(round(spec.run.duration_ms / spec.run.dt_ms))
+    summary = _simulate_to_file(
+        lambda update, stop: api.resume(
+            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms
+        ),
+        target,
+        quiet,
+        total,
+    )
+    _report(summary, target, no_plot, plot_path, quiet, spec.name, 0.0)
 
 
 @main.command()
@@ -154,6 +234,17 @@ def info(file) -> None:
     if i.versions:
         click.echo("  " + ", ".join(f"{k} {v}" for k, v in i.versions.items()))
 
+
+def _register() -> None:
+    # Commands that live beside the parts they drive (the Brian2 bridge imports brian2 only
+    # when one of them runs).
+    from .bridge.commands import export, validate
+
+    main.add_command(validate)
+    main.add_command(export)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

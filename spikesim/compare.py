@@ -24,9 +24,13 @@
 - every population's unmatched fraction is at most ``max_unmatched_fraction``;
 - with ``exact=True``, the spike trains must be identical.
 
-Defaults: 5 % + 0.5 Hz, correlation >= 0.9, unmatched fraction not checked (1.0), not exact.
+Defaults: 5 % + 0.5 Hz, correlation >= 0.5, unmatched fraction not checked (1.0), not exact.
 They suit networks that stop agreeing spike for spike (chaotic divergence after a rounding
-difference); spikesim and its Brian2 bridge agree exactly, which ``exact=True`` checks.
+difference). Measured on the 2003 network (models/izhikevich2003.yaml) with Brian2 weights
+changed by a relative 1e-9: identical until 404 ms; over the 600 ms after, rates within 1 %, but
+spike counts of the excitatory neurons correlate only at 0.77 (0.84 over 1600 ms), and about
+half of the spikes have no partner within 1 ms: after divergence, only statistics agree.
+spikesim and its Brian2 bridge agree exactly, which ``exact=True`` checks.
 
 The overlaid raster is drawn by ``overlay_raster`` (in ``spikesim.bridge.plots``, which imports
 matplotlib; this module does not).
@@ -49,7 +53,7 @@ class Tolerances:
 
     rate_rtol: float = 0.05
     rate_atol_hz: float = 0.5
-    min_count_correlation: float = 0.9
+    min_count_correlation: float = 0.5
     max_unmatched_fraction: float = 1.0
     exact: bool = False
 

@@ -28,3 +28,13 @@ class NumericalError(SpikesimError):
 
 class OutputError(SpikesimError):
     """The output file cannot be written or read."""
+
+
+class Interrupted(SpikesimError):
+    """The run was stopped by a signal after its data was flushed; the file is marked
+    interrupted. ``exit_status`` follows the shell's convention (128 + signal number)."""
+
+    def __init__(self, signum: int, at_ms: float):
+        self.signum = signum
+        self.exit_status = 128 + signum
+        super().__init__(f"interrupted by signal {signum} at t = {at_ms:g} ms")

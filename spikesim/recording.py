@@ -151,6 +151,33 @@ class Recording:
         self.status = status
         self.last_complete_step = last_complete_step
 
+    def cut_after(self, last_step: int) -> None:
+        """Drop the data stamped after the end of step ``last_step`` (t = (last_step + 1) dt),
+        so that spikes, traces, rates and weights end at the same step."""
+        dt = self.info.dt_ms
+        if not np.isfinite(dt):
+            return
+        self.last_complete_step = last_step
+        # Half a step of slack absorbs the rounding of (n + 1) * dt.
+        end_ms = (last_step + 1) * dt + 0.5 * dt
+        for pop, trains in self.spikes.items():
+            keep = trains.times_ms <= end_ms
+            self.spikes[pop] = SpikeTrains(trains.times_ms[keep], trains.node_ids[keep])
+        for by_var in self.traces.values():
+            for var, tr in by_var.items():
+                keep = tr.times_ms <= end_ms
+                by_var[var] = Trace(tr.times_ms[keep], tr.node_ids, tr.values[keep])
+        for pop, rate in self.rates.items():
+            keep = rate.times_ms + rate.bin_ms <= end_ms
+            self.rates[pop] = Rate(rate.bin_ms, rate.times_ms[keep], rate.rate_hz[keep])
+        for name, w in self.weights.items():
+            keep = w.times_ms <= end_ms
+            self.weights[name] = Weights(w.pre, w.post, w.delay_ms, w.times_ms[keep], w.values[keep])
+
+    def as_chunk(self) -> Chunk:
+        """Everything recorded, as one chunk (to hand a recording to another sink)."""
+        return Chunk(0, self.last_complete_step + 1, self.spikes, self.traces, self.rates, self.weights)
+
     # ---- conveniences
     @property
     def populations(self) -> dict[str, int]:

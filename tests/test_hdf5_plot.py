@@ -154,7 +154,7 @@ def test_sonata_layout_on_disk(tmp_path):
 
 def test_running_status_and_empty_populations_at_creation(tmp_path):
     writer = new_writer(tmp_path / "run.h5")
-    with h5py.File(writer.partial_path, "r") as f:  # same process: HDF5 shares the open file
+    with h5py.File(writer.partial_path, "r", locking=False) as f:  # same process: HDF5 shares the open file
         assert f["spikesim"].attrs["status"] == "running"
         assert f["spikesim"].attrs["last_complete_step"] == -1
         assert f["spikes/inh/timestamps"].shape == (0,)
@@ -235,7 +235,7 @@ def test_unclosed_file_reads_up_to_its_last_complete_step(tmp_path, monkeypatch)
         writer.write(chunk)
     writer.flush(19)
     writer.write(chunks[2])  # on disk, but its steps are not marked complete
-    with h5py.File(writer.partial_path, "r") as f:
+    with h5py.File(writer.partial_path, "r", locking=False) as f:
         assert len(f["spikes/exc/timestamps"]) == sum(len(c.spikes["exc"]) for c in chunks[:3])
     assert_same(read(writer.partial_path), in_memory(chunks[:2], "running", 19))
     writer.close("interrupted", 29)

@@ -45,10 +45,14 @@ same interval [n dt, (n + 1) dt]:
    the accumulators.
 6. Record: spikes with a ``SpikeMonitor``; state with a ``StateMonitor`` every step with
    ``when="end"`` (after reset, spikesim's sample of step n stamped (n + 1) dt), subsampled to
-   spikesim's ``interval_ms`` (the samples whose step n has (n + 1) % interval == 0).
+   spikesim's ``interval_ms`` (the samples whose step n has (n + 1) % interval == 0); weight
+   snapshots of recorded (static) connections at spikesim's snapshot times, with the weights
+   read back from Brian2's ``Synapses`` objects after the run.
 
 With the cython target, code is compiled without ``-ffast-math`` and with ``-ffp-contract=off``
-(Brian2's defaults allow reassociation and fused multiply-adds).
+(Brian2's defaults allow reassociation and fused multiply-adds). Brian2's preferences are
+process-global: building sets ``codegen.target``, those compiler flags and ``defaultclock.dt``
+for the rest of the process.
 
 Not supported yet: plasticity (``build_brian2`` raises ``BuildError`` for a plastic connection;
 a rule would become synaptic variables, ``on_pre``/``on_post`` code in the same per-(group,
@@ -57,14 +61,14 @@ delay) ``Synapses`` objects and per-neuron trace variables).
 
 from __future__ import annotations
 
-import sys
 import types
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from ..build.network import Network
-from ..recording import Rate, Recording, RunInfo, SpikeTrains, Trace
+from ..recording import Rate, Recording, RunInfo, SpikeTrains, Trace, Weights
 from .script import RECORDABLE, brian2_script
 
 TARGETS = ("numpy", "cython")
@@ -104,12 +108,14 @@ def run_brian2(network: Network, target: str = "numpy") -> Recording:
     _check_target(target)
     script = brian2_script(network)
     module = _script_module(script.source)
-    _, monitors = module.simulate(script.arrays, target)
+    net, monitors = module.simulate(script.arrays, target)
     steps, gids = module.spike_steps(monitors["spikes"])
     recording = Recording(_run_info(network))
     _fill_spikes(recording, network, steps, gids)
     if "state" in monitors:
         _fill_traces(recording, network, monitors["state"], script.arrays["record_neurons"])
+    if network.weight_plans:
+        _fill_weights(recording, network, module.table_weights(net, script.arrays))
     recording.status = "complete"
     recording.last_complete_step = network.n_steps - 1
     return recording
@@ -121,7 +127,7 @@ def _run_info(network: Network) -> RunInfo:
     from ..api import run_info
 
     info = run_info(network)
-    info.versions = dict(info.versions, brian2=brian2.__version__, simulator="brian2")
+    info.versions = dict(info.versions, brian2=brian2.__version__)
     return info
 
 
@@ -171,6 +177,22 @@ def _fill_traces(recording: Recording, network: Network, state: Any, record_neur
         )
 
 
+def _fill_weights(recording: Recording, network: Network, weight: np.ndarray) -> None:
+    """Weight snapshots as spikesim takes them: before the first step, at every interval and at
+    the end. The bridge has static synapses only, so every snapshot holds the weights read back
+    from Brian2's Synapses objects after the run."""
+    total, dt = network.n_steps, network.dt_ms
+    for plan in network.weight_plans:
+        stops = [0]
+        if plan.interval_steps:
+            stops += list(range(plan.interval_steps, total, plan.interval_steps))
+        stops.append(total)
+        values = np.repeat(weight[plan.positions][None, :], len(stops), axis=0)
+        recording.weights[plan.connection] = Weights(
+            plan.pre, plan.post, plan.delay_ms, np.array(stops, dtype=np.float64) * dt, values
+        )
+
+
 def recording_from_spike_monitor(
     monitor: Any,
     populations: Mapping[str, int],
@@ -193,12 +215,13 @@ def recording_from_spike_monitor(
     """
     if stamp not in ("end", "start"):
         raise ValueError(f"stamp must be 'end' or 'start', got {stamp!r}")
-    clock_dt_ms = float(monitor.clock.dt_) * 1000.0
-    dt_ms = clock_dt_ms if dt_ms is None else float(dt_ms)
+    import brian2
+
+    dt_ms = float(monitor.clock.dt / brian2.ms) if dt_ms is None else float(dt_ms)
     steps = np.rint(np.asarray(monitor.t_, dtype=np.float64) * 1000.0 / dt_ms).astype(np.int64)
     ids = np.asarray(monitor.i[:], dtype=np.int64)
     if duration_ms is None:
-        duration_ms = float(monitor.clock.t_) * 1000.0
+        duration_ms = float(monitor.clock.t / brian2.ms)
     total = sum(int(s) for s in populations.values())
     if len(ids) and ids.max() >= total:
         raise ValueError(f"the monitor has neuron ids up to {int(ids.max())} but populations hold {total} neurons")
@@ -212,7 +235,7 @@ def recording_from_spike_monitor(
         dt_ms=dt_ms,
         duration_ms=float(duration_ms),
         populations={p: int(s) for p, s in populations.items()},
-        versions={"brian2": sys.modules["brian2"].__version__} if "brian2" in sys.modules else {},
+        versions={"brian2": brian2.__version__},
     )
     recording = Recording(info, status="complete", last_complete_step=int(round(duration_ms / dt_ms)) - 1)
     start = 0

@@ -32,6 +32,7 @@ from ..build.network import Network, exp_decay
 from ..build.neurons import FORM_2003, SCHEME_IZHIKEVICH
 from ..build.synapses import CHANNEL_CURRENT, CHANNEL_VOLTAGE, FIRST_EXP_CHANNEL
 from ..errors import BuildError
+from ..spec.model import DCInput, StepCurrentInput
 
 PARAM_NAMES = ("a", "b", "c", "d", "vpeak", "C", "k", "vr", "vt")
 RECORDABLE = ("v", "u", "I")
@@ -108,8 +109,6 @@ def network_arrays(network: Network) -> dict[str, np.ndarray]:
 
 
 def _has_bias(network: Network) -> bool:
-    from ..spec.model import DCInput, StepCurrentInput
-
     return any(isinstance(s.spec, (DCInput, StepCurrentInput)) for s in network.inputs.sources)
 
 
@@ -246,8 +245,9 @@ v = c
 u = u + d
 """
 
-# Per population: spikesim's input stage and integration, one floating-point operation per
-# statement so that sympy (which Brian2 applies to every statement) cannot reorder a sum.
+# Per (model, scheme): spikesim's input stage and integration, run every step by each population
+# of that kind. One floating-point operation per statement, so that sympy (which Brian2 applies
+# to every statement) cannot reorder a sum.
 STEP_CODE = {{
 {step_code}
 }}
@@ -297,8 +297,9 @@ def build(data, target="numpy"):
     neurons.u = np.asarray(data["u0"])
     neurons.gid = np.arange(N)
     objects = [neurons]
-    for pop, (start, stop, _model, _scheme) in POPULATIONS.items():
-        objects.append(neurons[start:stop].run_regularly(abstract_code(STEP_CODE[pop]), when="groups", name=f"step_{pop}"))
+    for pop, (start, stop, model, scheme) in POPULATIONS.items():
+        code = abstract_code(STEP_CODE[model, scheme])
+        objects.append(neurons[start:stop].run_regularly(code, when="groups", name=f"step_{pop}"))
 
     # Recurrent synapses, one Synapses object per (synapse group, delay): spikesim sums the
     # arrivals of a step group by group (a group: the synapses of one channel), delay by delay
@@ -354,6 +355,18 @@ def build(data, target="numpy"):
             neurons, RECORD_VARIABLES, record=np.asarray(data["record_neurons"]), when="end", name="state"
         )
     return b2.Network(objects + list(monitors.values())), monitors
+
+
+def table_weights(net, data):
+    """The weights of the recurrent synapses as Brian2 holds them, in the order of the table."""
+    group, delay = np.asarray(data["syn_group"]), np.asarray(data["syn_delay_steps"])
+    out = np.zeros(len(group))
+    order = 0
+    for g in np.unique(group):
+        for d in np.unique(delay[group == g]):
+            out[(group == g) & (delay == d)] = net[f"syn{order:03d}_group{int(g)}_delay{int(d)}"].w[:]
+            order += 1
+    return out
 
 
 def simulate(data, target="numpy"):
@@ -416,9 +429,9 @@ def script_source(network: Network, npz_name: str = "network_brian2.npz", *, has
         for q, name in enumerate(nrn.names)
     ) + "}"
     blocks = []
-    for q, name in enumerate(nrn.names):
-        code = step_code(int(nrn.pop_form[q]), int(nrn.pop_scheme[q]), has_dense, has_bias, n_exp)
-        blocks.append(f'    {name!r}: """\n{code}\n""",')
+    for form, scheme in sorted({(int(f), int(s)) for f, s in zip(nrn.pop_form, nrn.pop_scheme)}):
+        code = step_code(form, scheme, has_dense, has_bias, n_exp)
+        blocks.append(f'    ({models[form]!r}, {schemes[scheme]!r}): """\n{code}\n""",')
     record_vars = sorted({RECORDABLE[int(c)] for c in network.trace_variable}, key=RECORDABLE.index)
     header = _HEADER.format(
         name=network.spec.name,

@@ -113,6 +113,16 @@ class InputDriver:
         for s in self.sources:
             s.reset()
 
+    def get_state(self) -> list[dict]:
+        """Positions of the random streams (for checkpoints)."""
+        return [s.rng.bit_generator.state for s in self.sources]
+
+    def set_state(self, states: list[dict]) -> None:
+        if len(states) != len(self.sources):
+            raise ValueError(f"{len(states)} input stream states for {len(self.sources)} inputs")
+        for source, state in zip(self.sources, states):
+            source.rng.bit_generator.state = state
+
     def breakpoints(self) -> list[int]:
         """Steps at which the bias (DC and step currents) changes; chunks are cut there."""
         points: set[int] = set()

@@ -10,6 +10,7 @@ import numpy as np
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
 from .inputs import InputDriver
+from .memory import check_memory
 from .neurons import Neurons, build_neurons
 from .plasticity import rule_key, rule_row
 from .seeds import stream
@@ -79,8 +80,11 @@ def _channel(synapse, taus: list[float]) -> int:
     return CHANNEL_CURRENT if synapse.type == "current_pulse" else CHANNEL_VOLTAGE
 
 
-def build(spec: NetworkSpec) -> Network:
-    """Generate connectivity, parameters and input sources from ``spec`` (deterministic in the seed)."""
+def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
+    """Generate connectivity, parameters and input sources from ``spec`` (deterministic in the
+    seed). First, unless ``memory_check`` is False, refuse a network that cannot fit in memory."""
+    if memory_check:
+        check_memory(spec)
     neurons = build_neurons(spec)
     synapse_kinds = [c.synapse for c in spec.connections] + [getattr(i, "synapse", None) for i in spec.inputs]
     taus = sorted({s.tau_ms for s in synapse_kinds if isinstance(s, ExpCurrent)})

@@ -34,15 +34,19 @@ own numbering (REFERENCE.md section 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
 from ..build.network import Network, exp_decay
 from ..build.plasticity import SPNET
-from ..errors import NumericalError
+from ..errors import Interrupted, NumericalError
 from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, Weights
 from . import kernels
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 # Dense input buffers are kept under this many float64 values per chunk (64 MiB).
 DENSE_BUDGET = 8 * 1024 * 1024
@@ -87,7 +91,7 @@ class State:
         )
 
 
-class _RateBinner:
+class RateBinner:
     """Turns per-step spike counts into population rates in whole bins, across chunks."""
 
     def __init__(self, sizes: dict[str, int], bin_steps: int, dt_ms: float):
@@ -110,6 +114,13 @@ class _RateBinner:
         self.next_bin += whole
         return out
 
+    def get_state(self) -> dict:
+        return {"next_bin": self.next_bin, "pending": {p: c.tolist() for p, c in self.pending.items()}}
+
+    def set_state(self, state: dict) -> None:
+        self.next_bin = int(state["next_bin"])
+        self.pending = {p: np.asarray(c, np.int64) for p, c in state["pending"].items()}
+
 
 def chunk_steps_for(network: Network) -> int:
     """Steps per chunk: DEFAULT_CHUNK_STEPS, fewer when dense inputs would need too much memory."""
@@ -122,14 +133,24 @@ def simulate(
     network: Network,
     sinks: Iterable[Sink] = (),
     *,
+    resume: Checkpoint | None = None,
     chunk_steps: int | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
-) -> None:
-    """Run ``network`` for its whole duration, streaming data into ``sinks``.
+    should_stop: Callable[[], int] | None = None,
+    checkpoint_every_steps: int | None = None,
+    checkpoint_path: str | Path | None = None,
+    checkpoint_output: str | None = None,
+) -> State:
+    """Run ``network`` to the end of its duration, streaming data into ``sinks``; returns the
+    final state.
 
-    Sinks are flushed every ``run.flush_every_ms`` and closed with status ``complete``,
-    ``interrupted`` (KeyboardInterrupt) or ``failed`` (any error, re-raised).
-    ``on_chunk(done_steps, total_steps)`` is called after each chunk (progress display).
+    Starts from step 0, or from ``resume`` (a checkpoint of this network). Sinks are flushed
+    every ``run.flush_every_ms`` and closed with status ``complete``, ``interrupted`` or
+    ``failed`` (any error, re-raised). ``on_chunk(done_steps, total_steps)`` is called after each
+    chunk (progress display). ``should_stop()`` is asked after each chunk: a non-zero answer (a
+    signal number) ends the run cleanly after flushing, raising ``Interrupted``. With
+    ``checkpoint_every_steps``, the sinks are flushed and a checkpoint is written to
+    ``checkpoint_path`` at every multiple of that many steps.
     """
     sinks = list(sinks)
     spec = network.spec
@@ -137,29 +158,34 @@ def simulate(
     total = network.n_steps
     chunk_steps = chunk_steps or chunk_steps_for(network)
     flush_steps = max(1, int(round(spec.run.flush_every_ms / dt)))
-    state = State.initial(network)
-    network.inputs.reset()
     nrn = network.neurons
     p = nrn.params
     syn = network.synapses
     decay = exp_decay(network.exp_tau_ms, dt)
     arrivals = np.zeros((network.n_channels, nrn.n))
     names = nrn.names
-    sizes = network.population_sizes()
     bin_ms = spec.record.rate_bin_ms
-    binner = _RateBinner(sizes, int(round(bin_ms / dt)), dt) if bin_ms else None
-    # chunks end where the bias changes and where weights are copied out
+    binner = RateBinner(network.population_sizes(), int(round(bin_ms / dt)), dt) if bin_ms else None
+    if resume is None:
+        state = State.initial(network)
+        network.inputs.reset()
+    else:
+        state = resume.state
+        network.inputs.set_state(resume.input_states)
+        if binner is not None:
+            binner.set_state(resume.binner_state)
+    # chunks end where the bias changes, where weights are copied out and at checkpoints
     breakpoints = set(network.inputs.breakpoints())
-    for plan in network.weight_plans:
-        if plan.interval_steps:
-            breakpoints.update(range(plan.interval_steps, total, plan.interval_steps))
+    for every in [plan.interval_steps for plan in network.weight_plans] + [checkpoint_every_steps or 0]:
+        if every:
+            breakpoints.update(range(every, total, every))
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
     status = np.zeros(2, np.int64)
-    last_flush = 0
-    n = 0
+    n = state.step
+    last_flush = n
 
     def finish(state_name: str) -> None:
         for sink in sinks:
@@ -170,7 +196,7 @@ def simulate(
             plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(1), state.weight[plan.positions][None, :])
             for plan in network.weight_plans
         }
-        if initial:  # the weights before the first step, beside the later snapshots
+        if initial and n == 0:  # the weights before the first step, beside the later snapshots
             for sink in sinks:
                 sink.write(Chunk(0, 0, {}, {}, {}, initial))
         while n < total:
@@ -212,14 +238,28 @@ def simulate(
                     raise NumericalError(
                         f"v or u of neuron {neuron - nrn.slice(pop).start} of population {pop!r} is not finite "
                         f"in the step ending at t = {(n + 1) * dt:g} ms (v = {state.v[neuron]}, u = {state.u[neuron]}); "
-                        "try a smaller dt_ms or the izhikevich scheme"
+                        "data up to the previous step is kept; try a smaller dt_ms or the izhikevich scheme"
                     )
-            if n - last_flush >= flush_steps or n == total:
+            at_checkpoint = bool(checkpoint_every_steps) and n % checkpoint_every_steps == 0 and n < total
+            if n - last_flush >= flush_steps or n == total or at_checkpoint:
                 for sink in sinks:
                     sink.flush(n - 1)
                 last_flush = n
+            if at_checkpoint:
+                # after the flush: a checkpoint never refers to data the file does not hold yet
+                from .checkpoint import save_checkpoint
+
+                save_checkpoint(checkpoint_path, network, state, binner, checkpoint_output)
             if on_chunk is not None:
                 on_chunk(n, total)
+            signum = should_stop() if should_stop is not None and n < total else 0
+            if signum:
+                for sink in sinks:
+                    sink.flush(n - 1)
+                finish("interrupted")
+                raise Interrupted(signum, n * dt)
+    except Interrupted:
+        raise
     except KeyboardInterrupt:
         finish("interrupted")
         raise
@@ -227,6 +267,7 @@ def simulate(
         finish("failed")
         raise
     finish("complete")
+    return state
 
 
 def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, Weights]:

@@ -107,7 +107,8 @@ class SpikeFileWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.partial_path.unlink(missing_ok=True)
-            self._file = h5py.File(self.partial_path, "w", libver=LIBVER)
+            # unlocked, as readers open it: `spikesim info` may look at a running file
+            self._file = h5py.File(self.partial_path, "w", libver=LIBVER, locking=False)
             self._create_layout()
             self._file.flush()
         except (OSError, RuntimeError) as error:
@@ -351,7 +352,7 @@ def read(path: str | os.PathLike) -> Recording:
         except (OSError, RuntimeError, KeyError, ValueError) as error:
             raise OutputError(f"cannot read {path}: {_one_line(error)}") from error
     if recording.status == "running":
-        _cut_after_last_step(recording)
+        recording.cut_after(recording.last_complete_step)
     return recording
 
 
@@ -390,11 +391,8 @@ def write_recording(recording: Recording, path: str | os.PathLike) -> Path:
         raise ValueError(f"the rates of one file share one bin width; got {sorted(bins)} ms")
     layout = {pop: {var: tr.node_ids for var, tr in by_var.items()} for pop, by_var in recording.traces.items()}
     writer = SpikeFileWriter(path, recording.info, layout, bins.pop() if bins else None, recording.weights)
-    chunk = Chunk(
-        0, recording.last_complete_step + 1, recording.spikes, recording.traces, recording.rates, recording.weights
-    )
     try:
-        writer.write(chunk)
+        writer.write(recording.as_chunk())
     except BaseException:
         writer.close("failed", -1)
         raise
@@ -409,7 +407,8 @@ def _open_for_reading(path: str | os.PathLike) -> h5py.File:
     try:
         if not h5py.is_hdf5(path):
             raise OutputError(f"{path}: not an HDF5 file")
-        return h5py.File(path, "r")
+        # no lock: a run may be writing the file; what it flushed is readable meanwhile
+        return h5py.File(path, "r", locking=False)
     except OSError as error:
         raise OutputError(f"cannot open {path}: {_one_line(error)}") from error
 
@@ -495,26 +494,3 @@ def _read_sonata(f: h5py.File, path: Path) -> Recording:
         sizes[pop] = int(trains.node_ids.max()) + 1 if len(trains) else 0
     info = RunInfo(path.name, "", -1, float("nan"), float("nan"), sizes)
     return Recording(info, spikes, status="complete")
-
-
-def _cut_after_last_step(recording: Recording) -> None:
-    """Drop the data stamped after the last complete step (the step contract: step n ends at
-    (n + 1) dt), so a crashed run reads back consistent across spikes, traces and rates."""
-    dt = recording.info.dt_ms
-    if not np.isfinite(dt):
-        return
-    # Half a step of slack absorbs the rounding of (n + 1) * dt.
-    end_ms = (recording.last_complete_step + 1) * dt + 0.5 * dt
-    for pop, trains in recording.spikes.items():
-        keep = trains.times_ms <= end_ms
-        recording.spikes[pop] = SpikeTrains(trains.times_ms[keep], trains.node_ids[keep])
-    for by_var in recording.traces.values():
-        for var, tr in by_var.items():
-            keep = tr.times_ms <= end_ms
-            by_var[var] = Trace(tr.times_ms[keep], tr.node_ids, tr.values[keep])
-    for pop, rate in recording.rates.items():
-        keep = rate.times_ms + rate.bin_ms <= end_ms
-        recording.rates[pop] = Rate(rate.bin_ms, rate.times_ms[keep], rate.rate_hz[keep])
-    for name, w in recording.weights.items():
-        keep = w.times_ms <= end_ms
-        recording.weights[name] = Weights(w.pre, w.post, w.delay_ms, w.times_ms[keep], w.values[keep])

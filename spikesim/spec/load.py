@@ -41,6 +41,7 @@ _UNION_TAGS = {
     "number", "uniform", "normal", "expr", "values", "file", "function-after", "function-before",
     "poisson", "noise", "dc", "step_current", "random_pulses", "spike_times", "current_file",
     "current_pulse", "voltage_jump", "exp_current",
+    "stdp_additive", "stdp_multiplicative", "stdp_nearest", "spnet",
 }  # fmt: skip
 
 

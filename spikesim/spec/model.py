@@ -38,7 +38,7 @@ Count = Annotated[int, BeforeValidator(_no_bool)]
 class Strict(BaseModel):
     """Base of every spec object: unknown keys are errors, objects are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- values and distributions
@@ -293,7 +293,7 @@ _RULE_KEYS = {
     "from_file": {"file"},
 }
 
-Names = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+Names = Annotated[list[str], Field(min_length=1), BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 
 
 class Connection(Strict):

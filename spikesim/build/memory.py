@@ -1,0 +1,84 @@
+"""Estimate, before building, the memory a network needs; refuse one that cannot fit.
+
+The estimate counts the arrays a run keeps (synapses, per-(source, delay) pointers, neuron
+state, spike and trace history, plasticity indices) and the peak while connections are generated
+(about 70 bytes per synapse: pair indices, values and the sort that lays them out). Values whose
+range is only known after drawing (expressions, files) count as a delay of one step.
+"""
+
+from __future__ import annotations
+
+import psutil
+
+from ..errors import BuildError
+from ..spec.model import NetworkSpec, Uniform, Values
+
+BUILD_BYTES_PER_SYNAPSE = 70
+RUN_BYTES_PER_STATIC_SYNAPSE = 12
+EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 32  # incoming index (16), a copy of the weight, spnet's derivative
+NEURON_BYTES = 8 * 24
+
+
+def _max_delay_steps(spec: NetworkSpec) -> int:
+    dt = spec.run.dt_ms
+    longest = dt
+    for conn in spec.connections:
+        value = conn.delay_ms
+        if isinstance(value, (int, float)):
+            longest = max(longest, value)
+        elif isinstance(value, Uniform):
+            longest = max(longest, value.uniform.high)
+        elif isinstance(value, Values) and value.values:
+            longest = max(longest, max(value.values))
+    return max(1, int(round(longest / dt)))
+
+
+def synapse_count(spec: NetworkSpec, index: int) -> int:
+    """The expected number of synapses of connection ``index`` (files: not counted)."""
+    conn = spec.connections[index]
+    n_pre = sum(spec.populations[p].size for p in conn.pre)
+    n_post = sum(spec.populations[p].size for p in conn.post)
+    return int(
+        {
+            "all_to_all": n_pre * n_post,
+            "one_to_one": n_pre,
+            "fixed_probability": (conn.p or 0) * n_pre * n_post,
+            "fixed_indegree": (conn.indegree or 0) * n_post,
+            "fixed_outdegree": (conn.outdegree or 0) * n_pre,
+        }.get(conn.rule, 0)
+    )
+
+
+def estimate_bytes(spec: NetworkSpec) -> dict[str, int]:
+    """Bytes needed, by item; ``peak`` is the largest total at any moment."""
+    n = sum(p.size for p in spec.populations.values())
+    d = _max_delay_steps(spec)
+    counts = [synapse_count(spec, i) for i in range(len(spec.connections))]
+    synapses = sum(counts)
+    plastic = sum(c for c, conn in zip(counts, spec.connections) if conn.plasticity is not None)
+    n_plastic_groups = len({conn.plasticity.model_dump_json() for conn in spec.connections if conn.plasticity})
+    groups = max(1, len({(str(c.synapse), str(c.plasticity)) for c in spec.connections}))
+    items = {
+        "synapses": synapses * RUN_BYTES_PER_STATIC_SYNAPSE + plastic * EXTRA_BYTES_PER_PLASTIC_SYNAPSE,
+        "pointers": groups * n * d * 8,
+        "neurons": n * NEURON_BYTES,
+        "history": (d + 1) * n * (4 + 8 * n_plastic_groups),
+        "inputs": 64 * 2**20 if any(i.type in ("noise", "current_file") for i in spec.inputs) else 0,
+        "building": synapses * BUILD_BYTES_PER_SYNAPSE,
+    }
+    items["peak"] = sum(items.values())
+    items["synapse_count"] = synapses
+    return items
+
+
+def check_memory(spec: NetworkSpec) -> None:
+    """Raise a one-line ``BuildError`` when the network will not fit in the available memory."""
+    need = estimate_bytes(spec)
+    available = psutil.virtual_memory().available
+    if need["peak"] > available:
+        gib = 2.0**30
+        raise BuildError(
+            f"network needs about {need['peak'] / gib:.1f} GiB ({need['synapse_count']:.3g} synapses, "
+            f"{sum(p.size for p in spec.populations.values())} neurons) but {available / gib:.1f} GiB is available; "
+            "make it smaller, or go ahead anyway with --ignore-memory-check (build(spec, memory_check=False))"
+        )
