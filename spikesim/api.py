@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from . import __version__
 from .build import Network, build
 from .engine import simulate
 from .errors import OutputError
-from .recording import Chunk, Recording, RunInfo, Weights
+from .recording import Chunk, Recording, RunInfo
 from .spec import NetworkSpec, load, spec_from_yaml, spec_to_yaml
 
 
@@ -51,10 +50,7 @@ def _file_writer(network: Network, output: str | Path):
     layout = {}
     for plan in network.trace_plans:
         layout.setdefault(plan.population, {})[plan.variable] = plan.node_ids
-    weights = {
-        plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(0), np.zeros((0, len(plan.pre))))
-        for plan in network.weight_plans
-    }
+    weights = {plan.connection: plan.layout(network) for plan in network.weight_plans}
     return SpikeFileWriter(output, run_info(network), layout, network.spec.record.rate_bin_ms, weights)
 
 
@@ -72,7 +68,7 @@ def run(
     use ``run_to_file``.
     """
     network = _as_network(network)
-    recording = Recording(run_info(network))
+    recording = Recording(run_info(network), weights={p.connection: p.layout(network) for p in network.weight_plans})
     sinks: list = [recording]
     if output is not None:
         sinks.append(_file_writer(network, output))
@@ -123,13 +119,19 @@ def run_to_file(
     should_stop: Callable[[], int] | None = None,
     checkpoint_every_ms: float | None = None,
     checkpoint_path: str | Path | None = None,
+    consume_network: bool = False,
 ) -> RunSummary:
     """Simulate a network into the HDF5 file ``output``, keeping nothing but counts in memory.
+
+    A network built here (from a path or a ``NetworkSpec``) learns in place, without a copy of
+    its weights; so does a ``Network`` handed in with ``consume_network`` (it then holds the
+    final weights and should not be run again).
 
     ``checkpoint_every_ms`` writes a checkpoint (default ``<output>.ckpt``) at that interval, from
     which ``resume`` continues the run bit for bit. ``should_stop`` is polled after every chunk
     (see ``engine.simulate``).
     """
+    consume_network = consume_network or not isinstance(network, Network)
     network = _as_network(network)
     output = Path(output)
     every = _checkpoint_steps(network, checkpoint_every_ms)
@@ -145,6 +147,7 @@ def run_to_file(
             checkpoint_every_steps=every,
             checkpoint_path=ckpt,
             checkpoint_output=str(output.resolve()),
+            share_weights=consume_network,
         )
     finally:
         summary.wall_s = time.perf_counter() - started
@@ -173,6 +176,7 @@ def resume(
     network = build(spec_from_yaml(ck.network_yaml))
     if len(ck.state.weight) != network.synapses.n_synapses or len(ck.state.v) != network.neurons.n:
         raise OutputError(f"{checkpoint}: the checkpoint does not fit the network it names")
+    network.synapses.weight = ck.state.weight  # the weights as they stood: no second copy
     partial = output.with_name(output.name + ".partial")
     if not partial.exists():
         raise OutputError(f"cannot resume: {partial}, the data before the checkpoint, is missing")

@@ -154,7 +154,8 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
     build_s = time.perf_counter() - started
     summary = _simulate_to_file(
         lambda update, stop: api.run_to_file(
-            net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms
+            net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms,
+            consume_network=True,
         ),
         output,
         quiet,
@@ -209,39 +210,41 @@ def check(network) -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Image file (PNG, SVG or PDF).")
-def plot(file, output) -> None:
-    """Draw the raster and population rate of an output FILE."""
+@click.option("--t-start-ms", type=float, help="Start of the raster's time window.")
+@click.option("--t-stop-ms", type=float, help="End of the raster's time window.")
+@click.option("--raster-only", is_flag=True, help="Only the raster and the population rate.")
+def plot(file, output, t_start_ms, t_stop_ms, raster_only) -> None:
+    """Draw an output FILE: raster, rates, ISI and CV histograms, traces and weights."""
     from .io.hdf5 import read
-    from .plot import save_raster_png
+    from .plot import save_raster_png, save_summary
 
     recording = read(file)
-    click.echo(save_raster_png(recording, output or str(Path(file).with_suffix(".png"))))
+    out = output or str(Path(file).with_suffix(".png"))
+    if raster_only:
+        click.echo(save_raster_png(recording, out, t_start_ms=t_start_ms, t_stop_ms=t_stop_ms))
+    else:
+        click.echo(save_summary(recording, out, t_start_ms, t_stop_ms))
 
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def info(file) -> None:
-    """Summarise an output FILE: populations, spikes, rates, status."""
+    """Summarise an output FILE: populations, spikes, rates, status, versions."""
     from .io.hdf5 import read
+    from .summary import describe
 
-    rec = read(file)
-    i = rec.info
-    click.echo(f"{file}: {i.name}, status {rec.status}, {rec.simulated_ms:g} ms of {i.duration_ms:g} ms, "
-               f"dt {i.dt_ms:g} ms, seed {i.seed}")
-    for pop, size in rec.populations.items():
-        n = len(rec.spikes[pop]) if pop in rec.spikes else 0
-        click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {rec.mean_rate_hz(pop):8.2f} Hz")
-    if i.versions:
-        click.echo("  " + ", ".join(f"{k} {v}" for k, v in i.versions.items()))
+    click.echo(describe(read(file), file))
 
 
 def _register() -> None:
     # Commands that live beside the parts they drive (the Brian2 bridge imports brian2 only
     # when one of them runs).
     from .bridge.commands import export, validate
+    from .interop.commands import export_nwb, schema
+    from .sweep.commands import sweep
 
-    main.add_command(validate)
-    main.add_command(export)
+    for command in (validate, export, export_nwb, schema, sweep):
+        main.add_command(command)
 
 
 _register()

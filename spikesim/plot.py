@@ -1,4 +1,5 @@
-"""Pictures of a Recording: spike raster, population rate, state traces.
+"""Pictures of a Recording: spike raster, population rate, state traces, ISI and CV histograms,
+weights, a one-page overview (``save_summary``), and one statistic across a sweep.
 
 This is the only module of spikesim that imports matplotlib. The drawing functions take an
 optional Axes and return the Axes they drew on; the ``save_*`` functions build a standalone
@@ -54,16 +55,24 @@ def _colour(index: int):
     return matplotlib.colormaps["tab10"](index % 10)
 
 
+def _population_colour(recording: Recording, pop: str):
+    """The colour of ``pop`` in every panel: tab10 by declaration order, tab20 for 11-20
+    populations (no two alike), a continuous map beyond."""
+    import matplotlib
+
+    order = list(recording.populations)
+    index, n = order.index(pop), len(order)
+    if n <= 10:
+        return _colour(index)
+    if n <= 20:
+        return matplotlib.colormaps["tab20"](index)
+    return matplotlib.colormaps["turbo"](index / (n - 1))
+
+
 def _span_ms(recording: Recording) -> float:
-    """The simulated time the recording covers, in ms (for files of other tools, whose dt and
-    duration are unknown, the last spike time)."""
-    info = recording.info
-    if recording.status == "complete" and np.isfinite(info.duration_ms):
-        return float(info.duration_ms)
-    if np.isfinite(info.dt_ms) and recording.last_complete_step >= 0:
-        return float(recording.simulated_ms)
-    last = [trains.times_ms.max() for trains in recording.spikes.values() if len(trains)]
-    return float(max(last)) if last else 0.0
+    from .stats import span_ms
+
+    return span_ms(recording)
 
 
 def _default_markersize(n_spikes: int) -> float:
@@ -98,7 +107,7 @@ def raster(
     offset, handles = 0, []
     for index, pop in enumerate(chosen):
         times, ids = windows[pop]
-        colour = _colour(index)
+        colour = _population_colour(recording, pop)  # a population keeps its colour in every panel
         # scatter's s is an area in points^2; linewidths=0 keeps tiny dots from growing an edge;
         # no clipping, as spikes of the last step sit on the right edge (all lie in the window).
         ax.scatter(
@@ -145,9 +154,8 @@ def rate(recording: Recording, ax=None, bin_ms: float | None = None):
         series = {pop: (r.times_ms + r.bin_ms / 2, r.rate_hz) for pop, r in recording.rates.items()}
     else:
         series = _rates_from_spikes(recording, bin_ms)
-    order = list(recording.populations)
     for pop, (centres_ms, rate_hz) in series.items():
-        ax.plot(centres_ms, rate_hz, color=_colour(order.index(pop)), linewidth=1.0, label=pop)
+        ax.plot(centres_ms, rate_hz, color=_population_colour(recording, pop), linewidth=1.0, label=pop)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
     ax.set_ylim(bottom=0)
@@ -241,9 +249,13 @@ def save_raster_png(
     return _save(fig, path)
 
 
+# A weight histogram gets a log count axis when one snapshot's tallest bar is this many times the other's.
+LOG_WEIGHTS_RATIO = 5.0
+
+
 def weights_histogram(recording: Recording, connection: str | None = None, ax=None, bins: int = 50):
     """Histogram of the weights of ``connection`` (default: the first recorded) at the first and
-    at the last snapshot."""
+    at the last snapshot (log count axis when their tallest bars differ by over LOG_WEIGHTS_RATIO)."""
     if not recording.weights:
         raise ValueError("the recording has no weights")
     name = connection or next(iter(recording.weights))
@@ -255,9 +267,16 @@ def weights_histogram(recording: Recording, connection: str | None = None, ax=No
         edges = np.linspace(w.values.min(), w.values.max() if w.values.max() > w.values.min() else w.values.min() + 1,
                             bins + 1)
         picks = [0, len(w.times_ms) - 1] if len(w.times_ms) > 1 else [0]
+        tallest = []
         for k, row in enumerate(picks):
-            ax.hist(w.values[row], bins=edges, histtype="step" if k else "stepfilled", alpha=1.0 if k else 0.35,
-                    color=_colour(k), label=f"t = {w.times_ms[row]:g} ms", linewidth=1.5)
+            counts, _, _ = ax.hist(w.values[row], bins=edges, histtype="step" if k else "stepfilled",
+                                   alpha=1.0 if k else 0.35, color=_colour(k), label=f"t = {w.times_ms[row]:g} ms",
+                                   linewidth=1.5)
+            tallest.append(max(float(np.max(counts)), 1.0))
+        if max(tallest) > LOG_WEIGHTS_RATIO * min(tallest):
+            # e.g. weights that all start at one value: on a linear axis that one bar flattens
+            # the spread of the last snapshot into the floor.
+            ax.set_yscale("log")
         ax.legend(frameon=False)
     ax.set_xlabel(f"weight of {name}")
     ax.set_ylabel("synapses")
@@ -293,6 +312,355 @@ def save_traces_png(recording: Recording, path: str | os.PathLike, population: s
     for ax in axes[:-1]:
         ax.set_xlabel("")
     fig.suptitle(recording.info.name)
+    return _save(fig, path)
+
+
+# ---- spike statistics: inter-spike intervals and their coefficient of variation
+
+# Histograms of more populations than this get no legend (the raster's legend names the colours).
+LEGEND_MAX_POPULATIONS = 6
+
+
+def isi_histogram(
+    recording: Recording,
+    ax=None,
+    populations: list[str] | None = None,
+    bins: int = 50,
+    t_start_ms: float | None = None,
+    t_stop_ms: float | None = None,
+    legend: bool | None = None,
+):
+    """Histogram of the inter-spike intervals (ms, log axis) of each population, one outline per
+    population in its raster colour, as the fraction of that population's intervals (so a
+    small population reads on the same scale as a large one).
+
+    Only spikes in [t_start_ms, t_stop_ms] count (default: the whole run). ``legend``: None
+    draws one for up to LEGEND_MAX_POPULATIONS populations. Returns the Axes; its i-th patch is
+    the histogram of the i-th population that has intervals.
+    """
+    from .stats import isi_ms
+
+    ax = _new_axes(ax)
+    chosen = _chosen_populations(recording, populations)
+    intervals = {pop: isi_ms(recording.spikes.get(pop, SpikeTrains.empty()), t_start_ms, t_stop_ms) for pop in chosen}
+    intervals = {pop: isi for pop, isi in intervals.items() if len(isi)}
+    ax.set_xlabel("inter-spike interval (ms)")
+    ax.set_ylabel("fraction of intervals")
+    if not intervals:
+        _no_data(ax, "no inter-spike intervals\n(no neuron fired twice)")
+        return ax
+    values = np.concatenate(list(intervals.values()))
+    low, high = float(values[values > 0].min(initial=np.inf)), float(values.max())
+    if not np.isfinite(low) or high <= low * 1.000001:  # all intervals alike: a few linear bins around them
+        edges = np.linspace(max(high * 0.9, 0.0), high * 1.1 + 1e-9, 6)
+    else:
+        # Intervals span decades (bursts of a few ms, pauses of seconds): log bins, log axis.
+        edges = np.geomspace(low, high, bins + 1)
+        edges[-1] = np.nextafter(high, np.inf)
+        ax.set_xscale("log")
+    for pop, isi in intervals.items():
+        ax.hist(isi, bins=edges, weights=np.full(len(isi), 1.0 / len(isi)), histtype="step", linewidth=1.5,
+                color=_population_colour(recording, pop), label=f"{pop} ({len(isi)})")
+    ax.set_ylim(bottom=0)
+    if legend or (legend is None and len(chosen) <= LEGEND_MAX_POPULATIONS):
+        ax.legend(frameon=False, fontsize="x-small", loc="best", title="population (intervals)",
+                  title_fontsize="x-small")
+    return ax
+
+
+def cv_histogram(
+    recording: Recording,
+    ax=None,
+    populations: list[str] | None = None,
+    bins: int = 30,
+    t_start_ms: float | None = None,
+    t_stop_ms: float | None = None,
+    legend: bool | None = None,
+):
+    """Histogram over neurons of the CV of their inter-spike intervals (std / mean), one outline
+    per population in its raster colour, with CV = 1 (a Poisson process) marked.
+
+    Neurons with fewer than three spikes in [t_start_ms, t_stop_ms] have no CV and are left
+    out; the legend (as in ``isi_histogram``) gives how many neurons of each population are
+    counted. Returns the Axes; its i-th patch is the histogram of the i-th population that has a CV.
+    """
+    from .stats import cv_isi
+
+    ax = _new_axes(ax)
+    chosen = _chosen_populations(recording, populations)
+    cvs = {pop: cv_isi(recording.spikes.get(pop, SpikeTrains.empty()), t_start_ms, t_stop_ms)[1] for pop in chosen}
+    cvs = {pop: cv for pop, cv in cvs.items() if len(cv)}
+    ax.set_xlabel("CV of inter-spike intervals")
+    ax.set_ylabel("neurons")
+    if not cvs:
+        _no_data(ax, "no CV\n(no neuron fired three times)")
+        return ax
+    top = max(1.5, float(max(cv.max() for cv in cvs.values())) * 1.02)
+    edges = np.linspace(0.0, top, bins + 1)
+    for pop, cv in cvs.items():
+        ax.hist(cv, bins=edges, histtype="step", linewidth=1.5, color=_population_colour(recording, pop),
+                label=f"{pop} ({len(cv)} of {recording.populations[pop]})")
+    ax.axvline(1.0, color="0.4", linestyle="--", linewidth=0.8, label="CV 1 (Poisson)")
+    ax.set_xlim(0, top)
+    if legend or (legend is None and len(chosen) <= LEGEND_MAX_POPULATIONS):
+        ax.legend(frameon=False, fontsize="x-small", loc="best", title="population (neurons with a CV)",
+                  title_fontsize="x-small")
+    else:
+        ax.annotate("Poisson", (1.0, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", va="top", fontsize="x-small", color="0.4")
+    return ax
+
+
+def _no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
+    ax.set_xticks([])  # ticks of an empty panel would suggest a scale with nothing on it
+    ax.set_yticks([])
+
+
+# ---- the one-page overview
+
+# Panels of the overview beyond these are left out (and named under the figure), to keep one page.
+SUMMARY_MAX_WEIGHTS = 4
+SUMMARY_MAX_TRACE_PANELS = 4
+SUMMARY_MAX_TRACE_NEURONS = 5
+
+
+def save_summary(
+    recording: Recording,
+    path: str | os.PathLike,
+    t_start_ms: float | None = None,
+    t_stop_ms: float | None = None,
+    title: str | None = None,
+) -> Path:
+    """Save ``summary_figure`` (a one-page overview of a run); the extension of ``path`` picks
+    PNG, SVG or PDF."""
+    return _save(summary_figure(recording, t_start_ms, t_stop_ms, title), path)
+
+
+def summary_figure(
+    recording: Recording,
+    t_start_ms: float | None = None,
+    t_stop_ms: float | None = None,
+    title: str | None = None,
+):
+    """A one-page overview of a run, as a ``matplotlib.figure.Figure`` (no pyplot).
+
+    From the top: the spike raster of [t_start_ms, t_stop_ms] (runs longer than LONG_RUN_MS
+    default to their last RASTER_WINDOW_MS), the population rate of the whole run with the
+    raster's window shaded, the ISI and CV histograms (whole run), the first and last weight
+    snapshots of each recorded connection (up to SUMMARY_MAX_WEIGHTS), and the recorded state
+    traces (up to SUMMARY_MAX_TRACE_PANELS panels of SUMMARY_MAX_TRACE_NEURONS neurons) over the
+    raster's window. Lines under the title give status, time, seed and rates; panels left out
+    are named under the figure.
+    """
+    from matplotlib.figure import Figure
+
+    span = _span_ms(recording)
+    if t_start_ms is None and t_stop_ms is None and span > LONG_RUN_MS:
+        t_start_ms, t_stop_ms = span - RASTER_WINDOW_MS, span
+    windowed = t_start_ms is not None or t_stop_ms is not None
+    lo = 0.0 if t_start_ms is None else float(t_start_ms)
+    hi = span if t_stop_ms is None else float(t_stop_ms)
+    if hi <= lo:
+        hi = lo + 1.0
+
+    weights = list(recording.weights)[:SUMMARY_MAX_WEIGHTS]
+    trace_keys = [(pop, var) for pop in recording.populations for var in sorted(recording.traces.get(pop, {}))]
+    shown_traces = trace_keys[:SUMMARY_MAX_TRACE_PANELS]
+    small = ["isi", "cv"] + [f"w:{name}" for name in weights]
+    small_rows = [small[i : i + 3] for i in range(0, len(small), 3)]
+    heights = [3.0, 1.1] + [2.2] * len(small_rows) + [1.05] * len(shown_traces)
+
+    fig = Figure(figsize=(11, 0.95 * sum(heights) + 1.0), layout="constrained")
+    grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+    top = fig.add_subplot(grid[0])
+    raster(recording, ax=top, t_start_ms=t_start_ms, t_stop_ms=t_stop_ms)
+    rate_ax = fig.add_subplot(grid[1], sharex=None if windowed else top)
+    rate(recording, ax=rate_ax)
+    rate_ax.set_xlim(0, span if span > 0 else 1.0)
+    if windowed:
+        rate_ax.axvspan(lo, hi, color="0.88", zorder=0)
+        top.set_title(f"spikes of {lo:g} - {hi:g} ms (shaded in the rate below)", loc="left", fontsize="medium")
+    else:
+        top.set_title("spikes", loc="left", fontsize="medium")
+        top.set_xlabel("")  # the rate panel below shares the time axis and labels it
+    rate_ax.set_title("population rate (whole run)" if windowed else "population rate", loc="left",
+                      fontsize="medium")
+
+    for row, names in enumerate(small_rows, start=2):
+        # Two or three panels share a row; a row of two uses halves, not two thirds.
+        cells = grid[row].subgridspec(1, max(len(names), 2) if row == 2 else 3, wspace=0.08)
+        for column, name in enumerate(names):
+            ax = fig.add_subplot(cells[0, column])
+            # No legends: the colours are the raster's, and a legend would hide bars.
+            if name == "isi":
+                isi_histogram(recording, ax=ax, legend=False)
+                ax.set_title("inter-spike intervals (ISIs)", loc="left", fontsize="medium")
+            elif name == "cv":
+                cv_histogram(recording, ax=ax, legend=False)
+                ax.set_title("irregularity: CV of each neuron's ISIs", loc="left", fontsize="medium")
+                ax.set_xlabel(f"CV ({_neurons_with_cv(recording)} neurons have 3+ spikes)")
+            else:
+                connection = name[2:]
+                weights_histogram(recording, connection, ax=ax)
+                ax.set_title(f"weights of {connection}", loc="left", fontsize="medium")
+                ax.set_xlabel("weight")
+
+    first_trace_row = 2 + len(small_rows)
+    trace_axes = []
+    for k, (pop, var) in enumerate(shown_traces):
+        ax = fig.add_subplot(grid[first_trace_row + k], sharex=trace_axes[0] if trace_axes else None)
+        recorded = recording.traces[pop][var].node_ids
+        picked = recorded[:SUMMARY_MAX_TRACE_NEURONS]
+        traces(recording, pop, var, ax=ax, node_ids=picked)
+        shown = f" ({len(picked)} of {len(recorded)} recorded neurons)" if len(picked) < len(recorded) else ""
+        if len(picked) == 1:  # one line: in its population's colour, named in the title
+            ax.lines[0].set_color(_population_colour(recording, pop))
+            ax.get_legend().remove()
+            shown = f", neuron {int(picked[0])}"
+        ax.set_title(f"{var} of {pop}{shown}", loc="left", fontsize="medium")
+        trace_axes.append(ax)
+    for ax in trace_axes[:-1]:
+        ax.set_xlabel("")
+        ax.tick_params(labelbottom=False)
+    if trace_axes:
+        trace_axes[0].set_xlim(lo, hi)
+
+    left_out = []
+    if len(recording.weights) > len(weights):
+        left_out.append(f"weights of {', '.join(list(recording.weights)[len(weights):])}")
+    if len(trace_keys) > len(shown_traces):
+        left_out.append("traces " + ", ".join(f"{var} of {pop}" for pop, var in trace_keys[len(shown_traces):]))
+    if left_out:
+        fig.supxlabel(_wrap("not shown here: " + "; ".join(left_out)), fontsize="small", color="0.3")
+    fig.suptitle(_summary_title(recording, title), fontsize="medium")
+    return fig
+
+
+def _neurons_with_cv(recording: Recording) -> str:
+    from .stats import cv_isi
+
+    counted = sum(len(cv_isi(trains)[1]) for trains in recording.spikes.values())
+    return f"{counted} of {sum(recording.populations.values())}"
+
+
+def _summary_title(recording: Recording, title: str | None) -> str:
+    from .stats import population_stats
+
+    info = recording.info
+    facts = [f"status {recording.status}"]
+    if np.isfinite(info.dt_ms):
+        facts += [f"{recording.simulated_ms:g} ms simulated (dt {info.dt_ms:g} ms)", f"seed {info.seed}"]
+    stats = population_stats(recording)
+    if len(stats) <= LEGEND_MAX_POPULATIONS:
+        rates = "mean rates: " + ", ".join(f"{pop} {s['mean_rate_hz']:.3g} Hz" for pop, s in stats.items())
+    else:
+        neurons = sum(s["neurons"] for s in stats.values())
+        hz = sum(s["mean_rate_hz"] * s["neurons"] for s in stats.values()) / max(neurons, 1)
+        rates = f"{len(stats)} populations, {neurons} neurons, mean rate {hz:.3g} Hz"
+    return f"{title or info.name}\n{', '.join(facts)}; {rates}"
+
+
+def _wrap(text: str, width: int = 150) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+# ---- sweeps: one statistic across a grid of parameter values
+
+
+def sweep_statistic(rows: list[dict], statistic: str, parameters: list[str], ax=None):
+    """One statistic of a sweep against its parameters: ``rows`` are the jobs (mappings with the
+    ``statistic`` and every name of ``parameters`` as keys, e.g. the rows of a sweep's
+    summary table).
+
+    The x axis is the first parameter taking more than one value; each combination of the
+    other varying parameters is one line (mean over the repetitions, error bars one standard
+    deviation; lines are shifted a little sideways so their bars stay apart); every job is a
+    dot. Non-numeric values are placed in order of appearance. Returns the Axes; its i-th
+    container is the error bar of the i-th combination (``.lines[0]`` holds the means).
+    """
+    ax = _new_axes(ax)
+    distinct = {p: list(dict.fromkeys(_hashable(row[p]) for row in rows)) for p in parameters}
+    varying = [p for p in parameters if len(distinct[p]) > 1]
+    ax.set_ylabel(_statistic_label(statistic))
+    if not rows:
+        _no_data(ax, "no jobs")
+        return ax
+    if not varying:
+        x_name, others = None, []
+    else:
+        x_name, others = varying[0], varying[1:]
+    numeric = x_name is not None and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                         for v in distinct[x_name])
+
+    def x_of(row) -> float:
+        if x_name is None:
+            return 0.0
+        value = _hashable(row[x_name])
+        return float(value) if numeric else float(distinct[x_name].index(value))
+
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(_hashable(row[p]) for p in others), []).append(row)
+    all_x = [x_of(row) for row in rows]
+    spread = (max(all_x) - min(all_x)) or 1.0
+    for index, (combo, members) in enumerate(groups.items()):
+        colour = _colour(index)
+        # Lines side by side at each x, a little apart, so error bars do not hide each other.
+        dodge = (index - (len(groups) - 1) / 2) * 0.012 * spread if len(groups) > 1 else 0.0
+        xs = np.array([x_of(row) + dodge for row in members])
+        ys = np.array([float(row[statistic]) for row in members])
+        ax.plot(xs, ys, linestyle="", marker="o", markersize=3.5, color=colour, alpha=0.45)
+        positions = sorted(set(xs.tolist()))
+        finite = [ys[(xs == x) & np.isfinite(ys)] for x in positions]  # NaN: a job without the statistic
+        means = np.array([values.mean() if len(values) else np.nan for values in finite])
+        sds = np.array([values.std() if len(values) else np.nan for values in finite])
+        label = ", ".join(f"{p} = {v}" for p, v in zip(others, combo)) or None
+        ax.errorbar(positions, means, yerr=sds, color=colour, marker="s", markersize=4, linewidth=1.5, capsize=3,
+                    label=label)
+    if x_name is None:
+        ax.set_xticks([0.0], ["all jobs"])
+    else:
+        ax.set_xlabel(x_name)
+        if not numeric:
+            ax.set_xticks(range(len(distinct[x_name])), [str(v) for v in distinct[x_name]])
+        elif len(distinct[x_name]) <= 12:
+            ax.set_xticks(sorted(float(v) for v in distinct[x_name]))
+    ax.set_ylabel(_statistic_label(statistic))
+    if statistic.split(".")[0] in ("mean_rate_hz", "spikes", "mean_cv_isi", "wall_s"):
+        ax.set_ylim(bottom=0)  # all are >= 0; a zero baseline keeps differences honest
+    if others:
+        ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def _statistic_label(statistic: str) -> str:
+    """``mean_rate_hz.exc`` -> ``mean rate of exc (Hz)``; other names are kept."""
+    name, _, pop = statistic.partition(".")
+    words = {"mean_rate_hz": ("mean rate", " (Hz)"), "spikes": ("spikes", ""), "mean_cv_isi": ("mean CV of ISIs", ""),
+             "wall_s": ("wall time", " (s)")}
+    if name not in words:
+        return statistic
+    text, unit = words[name]
+    return f"{text} of {pop}{unit}" if pop else f"{text}{' (all neurons)' if name != 'wall_s' else ''}{unit}"
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def save_sweep_plot(rows: list[dict], statistic: str, parameters: list[str], path: str | os.PathLike,
+                    title: str | None = None) -> Path:
+    """Save ``sweep_statistic`` as a picture; the extension of ``path`` picks the format."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    sweep_statistic(rows, statistic, parameters, ax=fig.subplots())
+    n_jobs = len(rows)
+    fig.suptitle(f"{title + ': ' if title else ''}{statistic} over {n_jobs} jobs (dots: jobs; squares: mean ± sd)",
+                 fontsize="medium")
     return _save(fig, path)
 
 

@@ -67,6 +67,14 @@ class Weights:
 
 
 @dataclass
+class WeightSnapshot:
+    """Weights of one connection at some times (synapses as in its ``Weights`` layout)."""
+
+    times_ms: np.ndarray  # (T,)
+    values: np.ndarray  # (T, S)
+
+
+@dataclass
 class RunInfo:
     """Metadata stored with every result."""
 
@@ -88,7 +96,7 @@ class Chunk:
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]  # node_ids set; only the samples of this chunk
     rates: dict[str, Rate]  # only the bins completed in this chunk
-    weights: dict[str, Weights] = field(default_factory=dict)  # snapshots taken at the chunk's end
+    weights: dict[str, WeightSnapshot] = field(default_factory=dict)  # snapshots taken in the chunk
 
 
 class Sink(Protocol):
@@ -104,6 +112,9 @@ class Sink(Protocol):
 @dataclass
 class Recording:
     """Everything one run recorded, for Python users; also what ``read`` returns for a file.
+
+    ``weights`` must hold the layout (pre, post, delays, no snapshots yet) of every connection
+    whose snapshots will arrive in chunks.
 
     ``status`` is ``running``, ``complete``, ``interrupted`` or ``failed``; ``last_complete_step``
     is the last step whose data is all here (-1 before the first step).
@@ -138,8 +149,9 @@ class Recording:
             )
 
         for name, snap in chunk.weights.items():
-            old = self.weights.get(name)
-            self.weights[name] = snap if old is None else Weights(
+            # the layout (pre, post, delays) was given when the Recording was made
+            old = self.weights[name]
+            self.weights[name] = Weights(
                 old.pre, old.post, old.delay_ms,
                 np.concatenate([old.times_ms, snap.times_ms]), np.concatenate([old.values, snap.values]),
             )  # fmt: skip
@@ -176,7 +188,8 @@ class Recording:
 
     def as_chunk(self) -> Chunk:
         """Everything recorded, as one chunk (to hand a recording to another sink)."""
-        return Chunk(0, self.last_complete_step + 1, self.spikes, self.traces, self.rates, self.weights)
+        weights = {name: WeightSnapshot(w.times_ms, w.values) for name, w in self.weights.items()}
+        return Chunk(0, self.last_complete_step + 1, self.spikes, self.traces, self.rates, weights)
 
     # ---- conveniences
     @property

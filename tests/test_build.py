@@ -145,3 +145,33 @@ def test_2003_parameters_share_one_r_per_neuron(models_dir):
     np.testing.assert_array_equal(net.neurons.u0, p["b"] * -65.0)
     assert net.synapses.n_synapses == 1000 * 1000
     assert set(net.synapses.delays()) == {1}
+
+
+def test_layout_kernels_match_their_plain_twins():
+    from spikesim.build.synapses import count_keys, incoming_plain, index_incoming, layout_plain, scatter
+
+    rng = np.random.default_rng(0)
+    n, d, s = 50, 7, 4000
+    pre = rng.integers(0, n, s).astype(np.int32)
+    post = rng.integers(0, n, s).astype(np.int32)
+    weight = rng.random(s)
+    delay = rng.integers(1, d + 1, s).astype(np.int32)
+    counts = np.zeros(n * d, np.int64)
+    count_keys(pre, delay, d, counts)
+    row_ptr = np.concatenate([[0], np.cumsum(counts)])
+    fill = row_ptr[:-1].copy()
+    post_out, weight_out, position = np.empty(s, np.int32), np.empty(s), np.empty(s, np.int64)
+    scatter(pre, post, weight, delay, d, fill, post_out, weight_out, position)
+    plain = layout_plain(pre, post, weight, delay, n, d)
+    for got, want in zip((row_ptr, post_out, weight_out, position), plain):
+        np.testing.assert_array_equal(got, want)
+    # the index of incoming synapses
+    fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n))])[:-1].copy()
+    in_syn, in_src, in_delay = np.empty(s, np.int64), np.empty(s, np.int32), np.empty(s, np.int16)
+    index_incoming(row_ptr, post_out, d, fill, in_syn, in_src, in_delay)
+    for got, want in zip((in_syn, in_src, in_delay), incoming_plain(row_ptr, post_out, d)):
+        np.testing.assert_array_equal(got, want)
+    # and the layout means what it says: the synapse at in_syn[e] has that source and delay
+    seg = np.searchsorted(row_ptr, in_syn, side="right") - 1
+    np.testing.assert_array_equal(seg // d, in_src)
+    np.testing.assert_array_equal(seg % d + 1, in_delay)

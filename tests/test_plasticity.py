@@ -216,7 +216,7 @@ def test_weight_snapshots_reach_the_file(tmp_path):
     np.testing.assert_array_equal(ee.values, rec.weights["ee"].values)
     # pre/post index the connection's populations as a from_file connection would read them
     plan = network.weight_plans[0]
-    np.testing.assert_array_equal(ee.pre, plan.pre)
+    np.testing.assert_array_equal(ee.pre, plan.layout(network).pre)
     assert ee.pre.max() < 80 and ee.post.max() < 100
     np.testing.assert_array_equal(ee.values[0], network.synapses.weight[plan.positions])
     # the static connection is recorded at the start and end only, unchanged

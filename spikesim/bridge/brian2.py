@@ -188,8 +188,9 @@ def _fill_weights(recording: Recording, network: Network, weight: np.ndarray) ->
             stops += list(range(plan.interval_steps, total, plan.interval_steps))
         stops.append(total)
         values = np.repeat(weight[plan.positions][None, :], len(stops), axis=0)
+        layout = plan.layout(network)
         recording.weights[plan.connection] = Weights(
-            plan.pre, plan.post, plan.delay_ms, np.array(stops, dtype=np.float64) * dt, values
+            layout.pre, layout.post, layout.delay_ms, np.array(stops, dtype=np.float64) * dt, values
         )
 
 

@@ -13,17 +13,17 @@ import numpy as np
 from ..errors import BuildError, SpecError
 from ..io.arrays import read_table
 from ..spec.model import Connection
-from .values import realize
+from .values import realize_blocks
 
 
 @dataclass
 class Synapses:
     """The synapses of one connection, in generation order (global neuron ids)."""
 
-    pre: np.ndarray  # int64
-    post: np.ndarray  # int64
-    weight: np.ndarray  # float64
-    delay_steps: np.ndarray  # int64, >= 1
+    pre: np.ndarray  # int32
+    post: np.ndarray  # int32
+    weight: np.ndarray  # float64; a read-only broadcast view for a constant
+    delay_steps: np.ndarray  # int32, >= 1; a broadcast view for a constant
 
 
 def connect(
@@ -42,36 +42,44 @@ def connect(
     if conn.rule == "from_file":
         pre, post, file_columns = _from_file(conn, path, n_pre, n_post)
     elif conn.rule == "all_to_all":
-        pre = np.repeat(np.arange(n_pre), n_post)
-        post = np.tile(np.arange(n_post), n_pre)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int32), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
     elif conn.rule == "one_to_one":
-        pre = post = np.arange(n_pre)
+        pre = post = np.arange(n_pre, dtype=np.int32)
     elif conn.rule == "fixed_probability":
         pre, post = _bernoulli_pairs(n_pre, n_post, conn.p, rng)
     elif conn.rule == "fixed_outdegree":
         candidates = _excluded_self(pre_ids, post_ids, conn.allow_self)
         _check_degree(conn.outdegree, n_post, candidates, conn, f"{path}.outdegree")
         post = _sample_rows(n_pre, n_post, conn.outdegree, conn.allow_multapses, candidates, rng)
-        pre = np.repeat(np.arange(n_pre), conn.outdegree)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int32), conn.outdegree)
     elif conn.rule == "fixed_indegree":
         candidates = _excluded_self(post_ids, pre_ids, conn.allow_self)
         _check_degree(conn.indegree, n_pre, candidates, conn, f"{path}.indegree")
         pre = _sample_rows(n_post, n_pre, conn.indegree, conn.allow_multapses, candidates, rng)
-        post = np.repeat(np.arange(n_post), conn.indegree)
+        post = np.repeat(np.arange(n_post, dtype=np.int32), conn.indegree)
     else:  # pragma: no cover - the spec layer allows no other rule
         raise SpecError(f"{path}.rule", f"unknown rule {conn.rule}")
-    pre_global, post_global = pre_ids[pre], post_ids[post]
+    pre_global = pre_ids.astype(np.int32)[pre]
+    post_global = post_ids.astype(np.int32)[post]
+    del pre, post
     if not conn.allow_self and conn.rule in ("all_to_all", "one_to_one", "fixed_probability", "from_file"):
         keep = pre_global != post_global
-        pre_global, post_global = pre_global[keep], post_global[keep]
+        if not keep.all():
+            pre_global, post_global = pre_global[keep], post_global[keep]
+            file_columns = {key: column[keep] for key, column in file_columns.items()}
     n = len(pre_global)
-    weight = _value_or_column(conn.weight, file_columns, "weight", n, rng, f"{path}.weight")
-    if conn.delay_ms is None and "delay_ms" not in file_columns:
-        delay_ms = np.full(n, dt_ms)
+    if conn.weight is None:
+        weight = file_columns["weight"] if "weight" in file_columns else _missing(f"{path}.weight", "weight")
     else:
-        delay_ms = _value_or_column(conn.delay_ms, file_columns, "delay_ms", n, rng, f"{path}.delay_ms")
-    delay_steps = delays_to_steps(delay_ms, dt_ms, delay_rounding, f"{path}.delay_ms")
-    return Synapses(pre_global.astype(np.int64), post_global.astype(np.int64), weight, delay_steps)
+        weight = realize_blocks(conn.weight, n, rng, f"{path}.weight")
+    to_steps = lambda ms: delays_to_steps(ms, dt_ms, delay_rounding, f"{path}.delay_ms")  # noqa: E731
+    if conn.delay_ms is None and "delay_ms" in file_columns:
+        delay_steps = to_steps(file_columns["delay_ms"])
+    else:
+        delay_steps = realize_blocks(dt_ms if conn.delay_ms is None else conn.delay_ms, n, rng,
+                                     f"{path}.delay_ms", convert=to_steps, dtype=np.int32)  # fmt: skip
+    return Synapses(pre_global, post_global, weight, delay_steps)
 
 
 def delays_to_steps(delay_ms: np.ndarray, dt_ms: float, rounding: str, path: str) -> np.ndarray:
@@ -89,14 +97,12 @@ def delays_to_steps(delay_ms: np.ndarray, dt_ms: float, rounding: str, path: str
     if len(nearest) and nearest.min() < 1:
         bad = delay_ms[np.argmin(nearest)]
         raise SpecError(path, f"{bad} ms is below one step (dt_ms = {dt_ms}); delays must be >= dt_ms")
-    return nearest.astype(np.int64)
+    if len(nearest) and nearest.max() >= 2**31:
+        raise SpecError(path, f"{delay_ms.max()} ms is too long a delay")
+    return nearest.astype(np.int32)
 
 
-def _value_or_column(value, columns, column, n, rng, path) -> np.ndarray:
-    if value is not None:
-        return realize(value, n, rng, path)
-    if column in columns:
-        return columns[column]
+def _missing(path: str, column: str):
     raise SpecError(path, f"required: give `{path.rsplit('.', 1)[1]}` or a `{column}` column in the file")
 
 
@@ -130,7 +136,7 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
     gaps over the flattened pair index so that sparse networks cost O(synapses), not O(pairs)."""
     total = n_pre * n_post
     if p <= 0 or total == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
     if p >= 1:
         flat = np.arange(total, dtype=np.int64)
     else:
@@ -144,15 +150,16 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
                 break
             position = int(flat[-1])
         flat = np.concatenate(pieces)
-    return flat // n_post, flat % n_post
+    return (flat // n_post).astype(np.int32), (flat % n_post).astype(np.int32)
 
 
 def _excluded_self(row_ids: np.ndarray, col_ids: np.ndarray, allow_self: bool) -> np.ndarray | None:
     """For each row, the column index that is the same neuron (-1 if none); None if allowed."""
     if allow_self:
         return None
-    position = {int(g): j for j, g in enumerate(col_ids)}
-    return np.array([position.get(int(g), -1) for g in row_ids], dtype=np.int64)
+    position = np.full(max(int(row_ids.max()), int(col_ids.max())) + 1, -1, np.int64)
+    position[col_ids] = np.arange(len(col_ids))
+    return position[row_ids]
 
 
 def _check_degree(k: int, n: int, self_col: np.ndarray | None, conn: Connection, path: str) -> None:
@@ -167,22 +174,37 @@ def _sample_rows(
     rows: int, n: int, k: int, multapses: bool, self_col: np.ndarray | None, rng: np.random.Generator
 ) -> np.ndarray:
     """For each of ``rows`` rows, ``k`` column indices in 0..n-1 (distinct unless ``multapses``,
-    never the row's own neuron when ``self_col`` is given), flattened row by row."""
+    never the row's own neuron when ``self_col`` is given), flattened row by row (int32).
+    Rows are drawn in blocks so that the temporaries stay small."""
+    out = np.empty(rows * k, np.int32)
     if k == 0 or rows == 0:
-        return np.zeros(0, np.int64)
-    if not multapses and k > n // 2:
-        # Dense choice: a random permutation of each row, keeping the first k allowed entries.
-        out = np.empty((rows, k), np.int64)
-        for start in range(0, rows, 1024):
-            stop = min(rows, start + 1024)
-            keys = rng.random((stop - start, n))
-            if self_col is not None:
-                has = self_col[start:stop] >= 0
-                keys[np.nonzero(has)[0], self_col[start:stop][has]] = 2.0  # sorts last
-            out[start:stop] = np.argsort(keys, axis=1, kind="stable")[:, :k]
-        return out.reshape(-1)
-    cols = rng.integers(0, n, size=(rows, k))
-    own = self_col[:, None] if self_col is not None else None
+        return out
+    dense = not multapses and k > n // 2
+    block = max(1, (1 << 16 if dense else 1 << 22) // max(k if not dense else n, 1))
+    for start in range(0, rows, block):
+        stop = min(rows, start + block)
+        own = None if self_col is None else self_col[start:stop]
+        if dense:
+            cols = _dense_choice(stop - start, n, k, own, rng)
+        else:
+            cols = _sparse_choice(stop - start, n, k, multapses, own, rng)
+        out[start * k : stop * k] = cols.reshape(-1)
+    return out
+
+
+def _dense_choice(rows, n, k, own, rng) -> np.ndarray:
+    """k of n without replacement: the first k of a random permutation of each row."""
+    keys = rng.random((rows, n))
+    if own is not None:
+        has = own >= 0
+        keys[np.nonzero(has)[0], own[has]] = 2.0  # sorts last: never chosen
+    return np.argsort(keys, axis=1, kind="stable")[:, :k]
+
+
+def _sparse_choice(rows, n, k, multapses, own, rng) -> np.ndarray:
+    """k of n by drawing with replacement and redrawing duplicates (and self) until none are left."""
+    cols = rng.integers(0, n, size=(rows, k), dtype=np.int64)
+    own = None if own is None else own[:, None]
     while True:
         bad = np.zeros(cols.shape, bool)
         if own is not None:
@@ -196,5 +218,5 @@ def _sample_rows(
             np.put_along_axis(dup, order, dup_sorted, axis=1)
             bad |= dup
         if not bad.any():
-            return cols.reshape(-1)
+            return cols
         cols[bad] = rng.integers(0, n, size=int(bad.sum()))

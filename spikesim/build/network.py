@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..recording import Weights
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
 from .inputs import InputDriver
@@ -32,14 +33,35 @@ class TracePlan:
 
 @dataclass
 class WeightPlan:
-    """Which connection's weights are copied out, every ``interval_steps`` (0: at the end only)."""
+    """Which connection's weights are copied out, every ``interval_steps`` (0: at the start and
+    the end only)."""
 
     connection: str
+    index: int  # of the connection in the description
     positions: np.ndarray  # positions of its synapses in the synapse table, generation order
-    pre: np.ndarray  # index into the concatenation of the connection's pre populations
-    post: np.ndarray
-    delay_ms: np.ndarray
     interval_steps: int
+
+    def layout(self, network: "Network") -> Weights:
+        """The synapses (pre, post, delay) of the connection, with no snapshots yet; computed
+        on demand (16 bytes per synapse), block by block to keep temporaries small."""
+        conn = network.spec.connections[self.index]
+        table = network.synapses
+        group, _ = table.connection_slots[self.index]
+        nrn = network.neurons
+        pre_ids, post_ids = nrn.global_ids(conn.pre), nrn.global_ids(conn.post)
+        local_pre = np.full(nrn.n, -1, np.int32)
+        local_pre[pre_ids] = np.arange(len(pre_ids))
+        local_post = np.full(nrn.n, -1, np.int32)
+        local_post[post_ids] = np.arange(len(post_ids))
+        n = len(self.positions)
+        pre, post, delay_ms = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
+        for start in range(0, n, 1 << 22):
+            where = self.positions[start : start + (1 << 22)]
+            segment = np.searchsorted(table.row_ptr[group], where, side="right") - 1
+            pre[start : start + len(where)] = local_pre[segment // table.max_delay_steps]
+            delay_ms[start : start + len(where)] = (segment % table.max_delay_steps + 1) * network.dt_ms
+            post[start : start + len(where)] = local_post[table.post[where]]
+        return Weights(pre, post, delay_ms, np.zeros(0), np.zeros((0, n)))
 
 
 @dataclass
@@ -106,7 +128,12 @@ def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
     keys = [rule_key(c.plasticity) for c in spec.connections]
     rules = {"": rule_row(None, spec.run.dt_ms)}
     rules.update({rule_key(c.plasticity): rule_row(c.plasticity, spec.run.dt_ms) for c in spec.connections})
-    table = build_table(neurons.n, per_connection, [_channel(c.synapse, taus) for c in spec.connections], keys, rules)
+    recorded = {w.connection for w in spec.record.weights}
+    keep = [(c.plasticity is not None and spec.record.plastic_weights) or c.label in recorded for c in spec.connections]
+    table = build_table(
+        neurons.n, per_connection, [_channel(c.synapse, taus) for c in spec.connections], keys, rules, keep
+    )
+    del per_connection
 
     targets = []
     for inp in spec.inputs:
@@ -143,7 +170,7 @@ def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
         spike_filter = {p: np.asarray(ids, dtype=np.int64) for p, ids in spikes.items()}
 
     return Network(
-        weight_plans=_weight_plans(spec, neurons, table),
+        weight_plans=_weight_plans(spec, table),
         spec=spec,
         neurons=neurons,
         synapses=table,
@@ -156,33 +183,18 @@ def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
     )
 
 
-def _weight_plans(spec: NetworkSpec, neurons: Neurons, table: SynapseTable) -> list[WeightPlan]:
-    """Connections listed in record.weights, and every plastic connection (final weights)."""
+def _weight_plans(spec: NetworkSpec, table: SynapseTable) -> list[WeightPlan]:
+    """Connections listed in record.weights, and every plastic connection (first and last weights)."""
     intervals = {w.connection: w.interval_ms for w in spec.record.weights}
     for conn in spec.connections:
-        if conn.plasticity is not None:
+        if conn.plasticity is not None and spec.record.plastic_weights:
             intervals.setdefault(conn.label, None)
-    sources, delays = table.sources(), table.delays()
     plans = []
     for i, conn in enumerate(spec.connections):
-        if conn.label not in intervals:
-            continue
-        _, positions = table.connection_slots[i]
-        local_pre = np.full(neurons.n, -1, np.int64)
-        local_pre[neurons.global_ids(conn.pre)] = np.arange(len(neurons.global_ids(conn.pre)))
-        local_post = np.full(neurons.n, -1, np.int64)
-        local_post[neurons.global_ids(conn.post)] = np.arange(len(neurons.global_ids(conn.post)))
-        interval = intervals[conn.label]
-        plans.append(
-            WeightPlan(
-                connection=conn.label,
-                positions=positions,
-                pre=local_pre[sources[positions]],
-                post=local_post[table.post[positions]],
-                delay_ms=delays[positions] * spec.run.dt_ms,
-                interval_steps=0 if interval is None else int(round(interval / spec.run.dt_ms)),
-            )
-        )
+        if conn.label in intervals:
+            interval = intervals[conn.label]
+            steps = 0 if interval is None else int(round(interval / spec.run.dt_ms))
+            plans.append(WeightPlan(conn.label, i, table.connection_slots[i][1], steps))
     return plans
 
 

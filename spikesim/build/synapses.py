@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .connectivity import Synapses
 from .plasticity import N_PARAMS, STATIC
@@ -88,9 +89,11 @@ def build_table(
     channels: list[int],
     rule_keys: list[str],
     rules: dict[str, tuple[int, np.ndarray, int]],
+    keep_positions: list[bool],
 ) -> SynapseTable:
     """Group the connections by (channel, plasticity rule) and lay their synapses out by
-    (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps)."""
+    (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps);
+    ``keep_positions[i]`` keeps where the synapses of connection i went (to read their weights)."""
     max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
     group_of_key: dict[tuple[int, str], int] = {}
     for key in zip(channels, rule_keys):
@@ -111,35 +114,27 @@ def build_table(
             group_trace[g] = int((group_trace >= 0).sum())
 
     n_total = sum(len(s.pre) for s in per_connection)
+    index_dtype = np.int32 if n_total < 2**31 else np.int64
     row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), np.int64)
     post = np.empty(n_total, np.int32)
     weight = np.empty(n_total, np.float64)
-    slots: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, np.int64))] * len(per_connection)
+    slots: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, index_dtype))] * len(per_connection)
     offset = 0
     for g, members in enumerate(group_connections):
-        parts = [per_connection[i] for i in members]
-        if not parts:
-            row_ptr[g, :] = offset
-            continue
-        pre = np.concatenate([p.pre for p in parts])
-        key = pre * max_delay + (np.concatenate([p.delay_steps for p in parts]) - 1)
-        # Stable: synapses of one (source, delay) keep their generation order, which fixes the
-        # order in which arrivals are summed.
-        order = np.argsort(key, kind="stable")
-        n = len(order)
-        post[offset : offset + n] = np.concatenate([p.post for p in parts])[order]
-        weight[offset : offset + n] = np.concatenate([p.weight for p in parts])[order]
-        counts = np.bincount(key, minlength=n_neurons * max_delay)
+        fill = np.zeros(n_neurons * max_delay, np.int64)
+        for i in members:
+            count_keys(per_connection[i].pre, per_connection[i].delay_steps, max_delay, fill)
         row_ptr[g, 0] = offset
-        np.cumsum(counts, out=row_ptr[g, 1:])
+        np.cumsum(fill, out=row_ptr[g, 1:])
         row_ptr[g, 1:] += offset
-        position = np.empty(n, np.int64)
-        position[order] = offset + np.arange(n)
-        start = 0
-        for i, p in zip(members, parts):
-            slots[i] = (g, position[start : start + len(p.pre)])
-            start += len(p.pre)
-        offset += n
+        fill[:] = row_ptr[g, :-1]  # the next free place of every (source, delay)
+        for i in members:
+            syn = per_connection[i]
+            position = np.empty(len(syn.pre) if keep_positions[i] else 0, index_dtype)
+            # connections in order, synapses in generation order: a stable counting sort
+            scatter(syn.pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight, position)
+            slots[i] = (g, position)
+        offset = int(row_ptr[g, -1])
     in_ptr, in_syn, in_src, in_delay = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
     return SynapseTable(
         n_neurons=n_neurons,
@@ -165,23 +160,74 @@ def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
     """Index of the plastic synapses by target neuron (for potentiation at post spikes)."""
     n_groups = row_ptr.shape[0]
     in_ptr = np.zeros((n_groups, n_neurons + 1), np.int64)
-    syn, src, delay = [], [], []
+    n_plastic = sum(int(row_ptr[g, -1] - row_ptr[g, 0]) for g in range(n_groups) if group_rule[g] != STATIC)
+    index_dtype = np.int32 if len(post) < 2**31 else np.int64
+    in_syn = np.empty(n_plastic, index_dtype)
+    in_src = np.empty(n_plastic, np.int32)
+    in_delay = np.empty(n_plastic, np.int16 if max_delay < 2**15 else np.int32)
     offset = 0
     for g in range(n_groups):
         in_ptr[g, :] = offset
         if group_rule[g] == STATIC:
             continue
-        lo, hi = row_ptr[g, 0], row_ptr[g, -1]
-        counts = np.diff(row_ptr[g])
-        segment = np.repeat(np.arange(len(counts)), counts)
-        targets = post[lo:hi].astype(np.int64)
-        order = np.argsort(targets, kind="stable")
-        syn.append(lo + order)
-        src.append((segment // max_delay)[order].astype(np.int32))
-        delay.append((segment % max_delay + 1)[order].astype(np.int32))
-        np.cumsum(np.bincount(targets, minlength=n_neurons), out=in_ptr[g, 1:])
+        lo, hi = int(row_ptr[g, 0]), int(row_ptr[g, -1])
+        counts = np.bincount(post[lo:hi], minlength=n_neurons)
+        np.cumsum(counts, out=in_ptr[g, 1:])
         in_ptr[g, 1:] += offset
+        fill = in_ptr[g, :-1].copy()
+        index_incoming(row_ptr[g], post, max_delay, fill, in_syn, in_src, in_delay)
         offset += hi - lo
-    if not syn:
-        return in_ptr, np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
-    return in_ptr, np.concatenate(syn), np.concatenate(src), np.concatenate(delay)
+    return in_ptr, in_syn, in_src, in_delay
+
+
+# ---------------------------------------------------------------- layout kernels and their twins
+@njit(cache=True)
+def count_keys(pre, delay_steps, max_delay, counts):
+    """counts[pre * max_delay + delay - 1] += 1 for every synapse."""
+    for i in range(pre.shape[0]):
+        counts[pre[i] * max_delay + delay_steps[i] - 1] += 1
+
+
+@njit(cache=True)
+def scatter(pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, position):
+    """Place every synapse at the next free place of its (source, delay), in generation order."""
+    keep = position.shape[0] > 0
+    for i in range(pre.shape[0]):
+        key = pre[i] * max_delay + delay_steps[i] - 1
+        p = fill[key]
+        fill[key] = p + 1
+        post_out[p] = post[i]
+        weight_out[p] = weight[i]
+        if keep:
+            position[i] = p
+
+
+@njit(cache=True)
+def index_incoming(row_ptr, post, max_delay, fill, in_syn, in_src, in_delay):
+    """Synapses of one group by target, in table order, with their source and delay."""
+    for seg in range(row_ptr.shape[0] - 1):
+        for s in range(row_ptr[seg], row_ptr[seg + 1]):
+            p = fill[post[s]]
+            fill[post[s]] = p + 1
+            in_syn[p] = s
+            in_src[p] = seg // max_delay
+            in_delay[p] = seg % max_delay + 1
+
+
+def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0):
+    """The plain twin of count_keys + scatter: a stable sort by (source, delay)."""
+    key = pre.astype(np.int64) * max_delay + (delay_steps.astype(np.int64) - 1)
+    order = np.argsort(key, kind="stable")
+    row_ptr = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_neurons * max_delay))]) + offset
+    position = np.empty(len(order), np.int64)
+    position[order] = offset + np.arange(len(order))
+    return row_ptr, post[order], weight[order], position
+
+
+def incoming_plain(row_ptr, post, max_delay):
+    """The plain twin of index_incoming for one group."""
+    lo, hi = int(row_ptr[0]), int(row_ptr[-1])
+    counts = np.diff(row_ptr)
+    segment = np.repeat(np.arange(len(counts)), counts)
+    order = np.argsort(post[lo:hi], kind="stable")
+    return lo + order, (segment // max_delay)[order], (segment % max_delay + 1)[order]

@@ -1,8 +1,14 @@
-"""Turn a ``Value`` of the description into a float64 array of a given length."""
+"""Turn a ``Value`` of the description into an array of a given length.
+
+``realize`` makes a float64 array (neuron parameters). ``realize_blocks`` serves the millions of
+values of a connection: constants become a read-only broadcast view (no memory), random values
+are drawn block by block (the same numbers as one big draw) and converted per block, so that no
+full-size float64 temporary is ever made.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -40,11 +46,49 @@ def realize(
         scope.update(names or {})
         if "r" not in scope:
             scope["r"] = rng.random(n)
-        result = np.broadcast_to(np.asarray(evaluate(value.expr, scope, path), dtype=np.float64), (n,)).copy()
-        if not np.all(np.isfinite(result)):
-            raise SpecError(path, f"expression {value.expr!r} gives non-finite values")
-        return result
+        return _evaluated(value, scope, n, path)
     raise SpecError(path, f"unsupported value {value!r}")
+
+
+BLOCK = 1 << 22
+
+
+def realize_blocks(
+    value: Any,
+    n: int,
+    rng: np.random.Generator,
+    path: str,
+    convert: Callable[[np.ndarray], np.ndarray] | None = None,
+    dtype=np.float64,
+) -> np.ndarray:
+    """``n`` values of ``value`` as ``dtype``, each block passed through ``convert`` (float64 ms
+    -> whatever the caller stores); a constant gives a broadcast view."""
+    convert = convert or (lambda block: block)
+    if isinstance(value, (int, float)):
+        return np.broadcast_to(convert(np.array([float(value)])).astype(dtype), (n,))
+    if isinstance(value, (Values, FromFile)):
+        return convert(realize(value, n, rng, path)).astype(dtype, copy=False)
+    out = np.empty(n, dtype)
+    for start in range(0, n, BLOCK):
+        size = min(BLOCK, n - start)
+        if isinstance(value, Uniform):
+            block = rng.uniform(value.uniform.low, value.uniform.high, size)
+        elif isinstance(value, Normal):
+            block = rng.normal(value.normal.mean, value.normal.sd, size)
+        elif isinstance(value, Expr):
+            scope = {"i": np.arange(start, start + size, dtype=np.float64), "N": float(n), "r": rng.random(size)}
+            block = _evaluated(value, scope, size, path)
+        else:
+            raise SpecError(path, f"unsupported value {value!r}")
+        out[start : start + size] = convert(block)
+    return out
+
+
+def _evaluated(value: Expr, scope: Mapping[str, Any], n: int, path: str) -> np.ndarray:
+    result = np.broadcast_to(np.asarray(evaluate(value.expr, scope, path), dtype=np.float64), (n,)).copy()
+    if not np.all(np.isfinite(result)):
+        raise SpecError(path, f"expression {value.expr!r} gives non-finite values")
+    return result
 
 
 def _checked(array: np.ndarray, n: int, path: str) -> np.ndarray:

@@ -42,7 +42,7 @@ import numpy as np
 from ..build.network import Network, exp_decay
 from ..build.plasticity import SPNET
 from ..errors import Interrupted, NumericalError
-from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, Weights
+from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, WeightSnapshot
 from . import kernels
 
 if TYPE_CHECKING:
@@ -70,7 +70,10 @@ class State:
     post_trace: np.ndarray  # (plastic groups, N)
 
     @classmethod
-    def initial(cls, network: Network) -> "State":
+    def initial(cls, network: Network, share_weights: bool = False) -> "State":
+        """The state before step 0. Plastic weights are copied, so that the network can be run
+        again from its initial weights, unless ``share_weights`` (the network is then spent:
+        its weights are the final ones after the run)."""
         n = network.neurons.n
         syn = network.synapses
         slots = syn.max_delay_steps + 1
@@ -84,7 +87,7 @@ class State:
             hist_ids=np.zeros((slots, n), np.int32),
             hist_count=np.zeros(slots, np.int64),
             # static weights are shared with the network: they never change
-            weight=syn.weight.copy() if syn.plastic else syn.weight,
+            weight=syn.weight.copy() if syn.plastic and not share_weights else syn.weight,
             deriv=np.zeros(syn.n_synapses if has_spnet else 0),
             pre_trace=np.zeros((syn.n_traces, slots, n)),
             post_trace=np.zeros((syn.n_traces, n)),
@@ -140,6 +143,7 @@ def simulate(
     checkpoint_every_steps: int | None = None,
     checkpoint_path: str | Path | None = None,
     checkpoint_output: str | None = None,
+    share_weights: bool = False,
 ) -> State:
     """Run ``network`` to the end of its duration, streaming data into ``sinks``; returns the
     final state.
@@ -150,7 +154,8 @@ def simulate(
     chunk (progress display). ``should_stop()`` is asked after each chunk: a non-zero answer (a
     signal number) ends the run cleanly after flushing, raising ``Interrupted``. With
     ``checkpoint_every_steps``, the sinks are flushed and a checkpoint is written to
-    ``checkpoint_path`` at every multiple of that many steps.
+    ``checkpoint_path`` at every multiple of that many steps. ``share_weights`` lets plastic
+    weights change in the network's own array (saves a copy; see ``State.initial``).
     """
     sinks = list(sinks)
     spec = network.spec
@@ -167,7 +172,7 @@ def simulate(
     bin_ms = spec.record.rate_bin_ms
     binner = RateBinner(network.population_sizes(), int(round(bin_ms / dt)), dt) if bin_ms else None
     if resume is None:
-        state = State.initial(network)
+        state = State.initial(network, share_weights)
         network.inputs.reset()
     else:
         state = resume.state
@@ -193,7 +198,7 @@ def simulate(
 
     try:
         initial = {
-            plan.connection: Weights(plan.pre, plan.post, plan.delay_ms, np.zeros(1), state.weight[plan.positions][None, :])
+            plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.positions][None, :])
             for plan in network.weight_plans
         }
         if initial and n == 0:  # the weights before the first step, beside the later snapshots
@@ -270,15 +275,13 @@ def simulate(
     return state
 
 
-def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, Weights]:
+def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, WeightSnapshot]:
     """The weights due to be copied out after step ``stop - 1``: at each interval and at the end."""
     out = {}
     for plan in network.weight_plans:
         due = stop == total or (plan.interval_steps and stop % plan.interval_steps == 0)
         if due:
-            out[plan.connection] = Weights(
-                plan.pre, plan.post, plan.delay_ms, np.array([stop * network.dt_ms]), weight[plan.positions][None, :]
-            )
+            out[plan.connection] = WeightSnapshot(np.array([stop * network.dt_ms]), weight[plan.positions][None, :])
     return out
 
 

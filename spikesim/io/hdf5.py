@@ -62,6 +62,7 @@ SPILL_BYTES = 64 * 2**20
 # Elements per HDF5 chunk of the growing datasets: 64 KiB of float64, well below the
 # 1 MiB default chunk cache, and few chunks for long runs.
 _CHUNK_ELEMENTS = 8192
+_WIDE_CHUNK = 1 << 17
 
 
 def _one_line(error: BaseException) -> str:
@@ -208,9 +209,8 @@ class SpikeFileWriter:
                 _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
         for name, layout in self._weight_layout.items():
             group = f.create_group(f"weights/{name}")
-            group.create_dataset("pre", data=np.asarray(layout.pre, dtype=np.uint64))
-            group.create_dataset("post", data=np.asarray(layout.post, dtype=np.uint64))
-            group.create_dataset("delay_ms", data=np.asarray(layout.delay_ms, dtype=np.float64))
+            for key, dtype in (("pre", np.uint64), ("post", np.uint64), ("delay_ms", np.float64)):
+                _write_in_blocks(group, key, getattr(layout, key), dtype)
             _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
             _growing(group, "values", np.float64, width=len(layout.pre))
         self._meta = f.create_group("spikesim")
@@ -255,7 +255,8 @@ class SpikeFileWriter:
         if layout is None:
             raise ValueError(f"weights of {name!r} are not in the weight layout given to the writer")
         times = np.array(snap.times_ms, dtype=np.float64)
-        values = np.array(snap.values, dtype=np.float64)
+        # snapshots are fresh arrays, never reused by the simulation: no copy (they can be large)
+        values = np.asarray(snap.values, dtype=np.float64)
         if times.ndim != 1 or values.shape != (len(times), len(layout.pre)):
             raise ValueError(f"weights of {name!r}: values {values.shape}, expected ({len(times)}, {len(layout.pre)})")
         return [(f"weights/{name}/timestamps", times), (f"weights/{name}/values", values)]
@@ -301,12 +302,23 @@ def _growing(group: h5py.Group, name: str, dtype, width: int | None = None) -> h
     if width is None:
         return group.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(_CHUNK_ELEMENTS,), dtype=dtype)
     rows = max(1, _CHUNK_ELEMENTS // max(width, 1))
+    # Wide rows (the weights of millions of synapses) are cut into chunks of _WIDE_CHUNK columns,
+    # so HDF5 never holds a chunk of hundreds of MB in memory while writing.
+    columns = max(1, min(width, _WIDE_CHUNK))
     # HDF5 forbids a chunk wider than a fixed dimension, so a trace of no neurons is left
     # unlimited in its second dimension too.
     max_width = width if width > 0 else None
     return group.create_dataset(
-        name, shape=(0, width), maxshape=(None, max_width), chunks=(rows, max(width, 1)), dtype=dtype
+        name, shape=(0, width), maxshape=(None, max_width), chunks=(rows, columns), dtype=dtype
     )
+
+
+def _write_in_blocks(group: h5py.Group, name: str, values: np.ndarray, dtype) -> None:
+    """A fixed dataset written block by block: millions of synapses never need a full-size
+    converted copy in memory."""
+    dataset = group.create_dataset(name, shape=values.shape, dtype=dtype, chunks=(max(1, min(len(values), _WIDE_CHUNK)),))
+    for start in range(0, len(values), _WIDE_CHUNK * 8):
+        dataset[start : start + _WIDE_CHUNK * 8] = values[start : start + _WIDE_CHUNK * 8].astype(dtype)
 
 
 def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:

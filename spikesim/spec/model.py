@@ -458,12 +458,16 @@ class WeightRecord(Strict):
 class Record(Strict):
     """What to record: ``spikes`` (``all``, ``none``, a list of populations or a mapping
     population -> neuron ids), ``state`` variables, population rates in bins of ``rate_bin_ms``,
-    and ``weights`` of connections (plastic connections' final weights are always kept)."""
+    and ``weights`` of connections (plastic connections' first and last weights are kept too,
+    unless ``plastic_weights`` is false)."""
 
     spikes: Literal["all", "none"] | list[str] | dict[str, list[Annotated[Count, Field(ge=0)]]] = "all"
     state: list[StateRecord] = []
     rate_bin_ms: Annotated[Number, Field(gt=0)] | None = None
     weights: list[WeightRecord] = []
+    plastic_weights: bool = Field(
+        default=True, description="keep the first and last weights of every plastic connection"
+    )
 
 
 class Run(Strict):
