@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 
 from . import __version__
 from .build import Network, build
@@ -33,7 +35,19 @@ def run_info(network: Network) -> RunInfo:
         duration_ms=spec.run.duration_ms,
         populations=network.population_sizes(),
         versions=versions(),
+        recorded_neurons=_recorded_neurons(network),
     )
+
+
+def _recorded_neurons(network: Network) -> dict[str, int]:
+    """Populations whose spikes are recorded for some neurons only (or none)."""
+    out = {}
+    for pop in network.neurons.names:
+        if pop not in network.spike_filter:
+            out[pop] = 0
+        elif network.spike_filter[pop] is not None:
+            out[pop] = len(np.unique(network.spike_filter[pop]))
+    return out
 
 
 def _as_network(network: NetworkSpec | Network | str | Path) -> Network:
@@ -86,10 +100,12 @@ class RunSummary:
     simulated_ms: float = 0.0
     wall_s: float = 0.0
     status: str = "running"
+    recorded_neurons: dict[str, int] = field(default_factory=dict)  # where not all are recorded
 
     def mean_rate_hz(self, population: str) -> float:
         seconds = self.simulated_ms / 1000.0
-        return self.spike_counts.get(population, 0) / (self.populations[population] * seconds) if seconds else 0.0
+        neurons = self.recorded_neurons.get(population, self.populations[population])
+        return self.spike_counts.get(population, 0) / (neurons * seconds) if seconds and neurons else 0.0
 
 
 class _Counter:
@@ -136,7 +152,7 @@ def run_to_file(
     output = Path(output)
     every = _checkpoint_steps(network, checkpoint_every_ms)
     ckpt = Path(checkpoint_path) if checkpoint_path else output.with_name(output.name + ".ckpt")
-    summary = RunSummary(output, network.population_sizes())
+    summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
     started = time.perf_counter()
     try:
         simulate(
@@ -185,7 +201,7 @@ def resume(
         raise OutputError(f"cannot resume: {partial} ends before the checkpoint (step {ck.step})")
     before.cut_after(ck.step - 1)
     every = _checkpoint_steps(network, checkpoint_every_ms)
-    summary = RunSummary(output, network.population_sizes())
+    summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
     counter = _Counter(summary, network.dt_ms)
     writer = _file_writer(network, output)  # starts a new .partial: `before` is in memory
     started = time.perf_counter()

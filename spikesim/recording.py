@@ -85,6 +85,12 @@ class RunInfo:
     duration_ms: float
     populations: dict[str, int]  # name -> size, in declaration order
     versions: dict[str, str] = field(default_factory=dict)
+    # neurons whose spikes are recorded, where not the whole population (record.spikes)
+    recorded_neurons: dict[str, int] = field(default_factory=dict)
+
+    def recorded(self, population: str) -> int:
+        """How many neurons of ``population`` have their spikes recorded."""
+        return self.recorded_neurons.get(population, self.populations[population])
 
 
 @dataclass
@@ -207,11 +213,12 @@ class Recording:
         return np.bincount(trains.node_ids.astype(np.int64), minlength=self.populations[population])
 
     def mean_rate_hz(self, population: str) -> float:
-        """Mean firing rate of ``population`` over the simulated time, in Hz."""
+        """Mean firing rate of the recorded neurons of ``population`` over the simulated time, in Hz."""
         seconds = self.simulated_ms / 1000.0
         if seconds <= 0:
             return 0.0
-        return len(self.spikes.get(population, SpikeTrains.empty())) / (self.populations[population] * seconds)
+        neurons = self.info.recorded(population)
+        return len(self.spikes.get(population, SpikeTrains.empty())) / (neurons * seconds) if neurons else 0.0
 
     def all_spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """(times_ms, global ids) of every recorded spike, populations concatenated in declaration

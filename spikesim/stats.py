@@ -85,10 +85,11 @@ def population_stats(recording: Recording) -> dict[str, dict[str, float]]:
     for pop, size in recording.populations.items():
         trains = recording.spikes.get(pop, SpikeTrains.empty())
         _, cvs = cv_isi(trains)
+        recorded = recording.info.recorded(pop)
         out[pop] = {
             "neurons": int(size),
             "spikes": len(trains),
-            "mean_rate_hz": len(trains) / (size * seconds) if size and seconds > 0 else 0.0,
+            "mean_rate_hz": len(trains) / (recorded * seconds) if recorded and seconds > 0 else 0.0,
             "mean_cv_isi": float(cvs.mean()) if len(cvs) else float("nan"),
         }
     return out

@@ -81,3 +81,22 @@ def test_missing_file_and_usage_errors(tmp_path):
 def test_check_command(tmp_path, models_dir):
     done = spikesim("check", str(models_dir / "izhikevich2003.yaml"), cwd=tmp_path)
     assert done.returncode == 0 and "1000000 synapses" in done.stdout
+
+
+def test_rates_count_only_the_recorded_neurons(tmp_path):
+    import spikesim
+    from spikesim.io.hdf5 import read
+
+    y = """
+run: {duration_ms: 1000, dt_ms: 1}
+populations:
+  a: {size: 20, params: {preset: RS}}
+inputs:
+  - {type: dc, target: a, neurons: [0, 1, 2, 3], amplitude: 10}
+record: {spikes: {a: [0, 1, 2, 3]}}
+"""
+    rec = spikesim.run(spikesim.spec_from_yaml(y), tmp_path / "r.h5")
+    per_neuron = len(rec.spikes["a"]) / 4  # spikes per recorded neuron in 1 s
+    assert per_neuron > 5
+    assert rec.mean_rate_hz("a") == pytest.approx(per_neuron)
+    assert read(tmp_path / "r.h5").mean_rate_hz("a") == pytest.approx(per_neuron)

@@ -336,6 +336,7 @@ def _write_info(group: h5py.Group, info: RunInfo) -> None:
     # JSON keeps the declaration order of the populations, which global neuron ids depend on.
     group.attrs["populations"] = json.dumps({pop: int(size) for pop, size in info.populations.items()})
     group.attrs["versions"] = json.dumps(dict(info.versions))
+    group.attrs["recorded_neurons"] = json.dumps(dict(info.recorded_neurons))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +446,7 @@ def _read_spikesim(f: h5py.File) -> Recording:
         duration_ms=float(meta["duration_ms"]),
         populations={pop: int(size) for pop, size in json.loads(_text(meta["populations"])).items()},
         versions=json.loads(_text(meta["versions"])),
+        recorded_neurons=json.loads(_text(meta.get("recorded_neurons", "{}"))),
     )
     spikes = {pop: _read_spikes(f["spikes"][pop]) for pop in info.populations if pop in f["spikes"]}
     traces = {
