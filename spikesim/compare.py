@@ -24,6 +24,19 @@
 - every population's unmatched fraction is at most ``max_unmatched_fraction``;
 - with ``exact=True``, the spike trains must be identical.
 
+Weights (``weights[connection]``, a ``WeightComparison``), for every connection whose weights
+both recordings hold with the same synapses: the snapshot times both hold (up to ``stop_ms``),
+whether every common snapshot is identical, and at the last common snapshot (the final weights
+of a whole run) the largest absolute difference, the fraction of synapses with equal weights, the
+mean weight of both sides and the Kolmogorov-Smirnov distance of the two weight distributions
+(the largest difference of their empirical distribution functions: 0 for the same multiset of
+weights, 1 for disjoint ranges). They agree when
+
+- the largest difference is at most ``weight_atol`` (default: infinite, not checked: a chaotic
+  plastic network that diverged has different weights synapse by synapse);
+- the Kolmogorov-Smirnov distance is at most ``max_weight_ks`` (default 0.1);
+- with ``exact=True``, every common snapshot is identical.
+
 Defaults: 5 % + 0.5 Hz, correlation >= 0.5, unmatched fraction not checked (1.0), not exact.
 They suit networks that stop agreeing spike for spike (chaotic divergence after a rounding
 difference). Measured on the 2003 network (models/izhikevich2003.yaml) with Brian2 weights
@@ -56,6 +69,8 @@ class Tolerances:
     min_count_correlation: float = 0.5
     max_unmatched_fraction: float = 1.0
     exact: bool = False
+    weight_atol: float = math.inf
+    max_weight_ks: float = 0.1
 
 
 @dataclass
@@ -72,6 +87,21 @@ class PopulationComparison:
 
 
 @dataclass
+class WeightComparison:
+    """One connection's weights, both sides (see the module docstring)."""
+
+    synapses: int
+    times_ms: np.ndarray  # snapshot times both recordings hold
+    snapshots_identical: bool  # every common snapshot
+    time_ms: float  # the last common snapshot, compared below
+    max_abs_difference: float
+    fraction_equal: float
+    mean_a: float
+    mean_b: float
+    ks_distance: float
+
+
+@dataclass
 class Comparison:
     """The result of ``compare``; ``ok`` applies its ``tolerances``."""
 
@@ -85,6 +115,7 @@ class Comparison:
     count_correlation: float  # over all neurons
     unmatched_fraction: float  # over all spikes
     tolerances: Tolerances = field(default_factory=Tolerances)
+    weights: dict[str, WeightComparison] = field(default_factory=dict)
 
     @property
     def identical(self) -> bool:
@@ -119,6 +150,18 @@ class Comparison:
                 out.append(
                     f"{pop}: {100 * c.unmatched_fraction:.2f} % of spikes unmatched within {self.window_ms:g} ms "
                     f"> {100 * tol.max_unmatched_fraction:g} %"
+                )
+        for name, w in self.weights.items():
+            if tol.exact and not w.snapshots_identical:
+                out.append(f"weights of {name} differ (exact agreement required)")
+            if w.max_abs_difference > tol.weight_atol:
+                out.append(
+                    f"weights of {name} at {w.time_ms:g} ms differ by up to {w.max_abs_difference:.4g} > {tol.weight_atol:g}"
+                )
+            if w.ks_distance > tol.max_weight_ks:
+                out.append(
+                    f"weights of {name} at {w.time_ms:g} ms: distributions differ "
+                    f"(Kolmogorov-Smirnov distance {w.ks_distance:.4f} > {tol.max_weight_ks:g})"
                 )
         return out
 
@@ -155,6 +198,13 @@ class Comparison:
             f"  all neurons: count correlation {_fmt_r(self.count_correlation)}, "
             f"{100 * self.unmatched_fraction:.2f} % of spikes unmatched within {self.window_ms:g} ms"
         )
+        for name, w in self.weights.items():
+            same = "identical at every snapshot" if w.snapshots_identical else "differ"
+            lines.append(
+                f"  weights {name} ({w.synapses} synapses, {len(w.times_ms)} snapshots: {same}); at {w.time_ms:g} ms: "
+                f"max |difference| {w.max_abs_difference:.4g}, {100 * w.fraction_equal:.2f} % equal, "
+                f"mean {w.mean_a:.6g} and {w.mean_b:.6g}, KS distance {w.ks_distance:.4f}"
+            )
         tol = self.tolerances
         rule = (
             f"rates within {tol.rate_atol_hz:g} Hz + {100 * tol.rate_rtol:g} %, "
@@ -162,8 +212,12 @@ class Comparison:
         )
         if tol.max_unmatched_fraction < 1.0:
             rule += f", unmatched <= {100 * tol.max_unmatched_fraction:g} %"
+        if self.weights:
+            rule += f", weight KS distance <= {tol.max_weight_ks:g}"
+            if math.isfinite(tol.weight_atol):
+                rule += f", weights within {tol.weight_atol:g}"
         if tol.exact:
-            rule += ", identical spike trains"
+            rule += ", identical spike trains" + (" and weights" if self.weights else "")
         failures = self.failures()
         lines.append(f"agreement ({rule}): " + ("ok" if not failures else "FAILED"))
         lines += [f"  - {f}" for f in failures]
@@ -185,10 +239,12 @@ def compare(
     tolerances: Tolerances | None = None,
     **tolerance_fields,
 ) -> Comparison:
-    """Compare the spikes of ``a`` and ``b`` (recordings of networks with the same populations).
+    """Compare the spikes and weights of ``a`` and ``b`` (recordings of networks with the same
+    populations).
 
     Only spikes stamped in (start_ms, stop_ms] count (a spike stamped t belongs to the step
-    ending at t); ``stop_ms`` defaults to the shorter of the two simulated times. ``window_ms``
+    ending at t); ``stop_ms`` defaults to the shorter of the two simulated times. Weights: the
+    snapshots both hold up to ``stop_ms`` (see the module docstring). ``window_ms``
     (default: one step) is the coincidence window of the unmatched-spike distance. Tolerances
     are a ``Tolerances`` or its fields by keyword (``rate_rtol=0.02``).
     """
@@ -245,7 +301,48 @@ def compare(
         count_correlation=_correlation(np.concatenate(counts_a), np.concatenate(counts_b)),
         unmatched_fraction=n_unmatched / n_total if n_total else 0.0,
         tolerances=tol,
+        weights=_compare_weights(a, b, stop_ms),
     )
+
+
+def _compare_weights(a: Recording, b: Recording, stop_ms: float) -> dict[str, WeightComparison]:
+    out = {}
+    for name in a.weights.keys() & b.weights.keys():
+        wa, wb = a.weights[name], b.weights[name]
+        if not (np.array_equal(wa.pre, wb.pre) and np.array_equal(wa.post, wb.post)):
+            raise ValueError(f"the recordings hold the weights of different synapses for connection {name!r}")
+        ta, tb = np.asarray(wa.times_ms), np.asarray(wb.times_ms)
+        common = np.intersect1d(ta[ta <= stop_ms + 1e-9], tb[tb <= stop_ms + 1e-9])
+        if not len(common):
+            continue
+        ra = [int(np.nonzero(ta == t)[0][0]) for t in common]
+        rb = [int(np.nonzero(tb == t)[0][0]) for t in common]
+        identical = all(np.array_equal(wa.values[i], wb.values[j]) for i, j in zip(ra, rb))
+        x, y = np.asarray(wa.values[ra[-1]], np.float64), np.asarray(wb.values[rb[-1]], np.float64)
+        n = len(x)
+        out[name] = WeightComparison(
+            synapses=n,
+            times_ms=common,
+            snapshots_identical=identical,
+            time_ms=float(common[-1]),
+            max_abs_difference=float(np.abs(x - y).max()) if n else 0.0,
+            fraction_equal=float(np.mean(x == y)) if n else 1.0,
+            mean_a=float(x.mean()) if n else math.nan,
+            mean_b=float(y.mean()) if n else math.nan,
+            ks_distance=_ks_distance(x, y),
+        )
+    return dict(sorted(out.items()))
+
+
+def _ks_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Largest difference of the empirical distribution functions of x and y."""
+    if not len(x) or not len(y):
+        return 0.0 if len(x) == len(y) else 1.0
+    xs, ys = np.sort(x), np.sort(y)
+    grid = np.concatenate([xs, ys])
+    fx = np.searchsorted(xs, grid, side="right") / len(xs)
+    fy = np.searchsorted(ys, grid, side="right") / len(ys)
+    return float(np.abs(fx - fy).max())
 
 
 def _common_dt(a: Recording, b: Recording) -> float:
@@ -330,4 +427,4 @@ def overlay_raster(a: Recording, b: Recording, path: str | Path, **kwargs) -> Pa
     return draw(a, b, path, **kwargs)
 
 
-__all__ = ["Comparison", "PopulationComparison", "Tolerances", "compare", "overlay_raster"]
+__all__ = ["Comparison", "PopulationComparison", "Tolerances", "WeightComparison", "compare", "overlay_raster"]

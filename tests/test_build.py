@@ -175,3 +175,26 @@ def test_layout_kernels_match_their_plain_twins():
     seg = np.searchsorted(row_ptr, in_syn, side="right") - 1
     np.testing.assert_array_equal(seg // d, in_src)
     np.testing.assert_array_equal(seg % d + 1, in_delay)
+
+
+def test_poisson_input_has_poisson_counts_per_neuron():
+    y = """
+run: {duration_ms: 20000, dt_ms: 0.5, seed: 3}
+populations: {a: {size: 200, params: {preset: RS}}}
+inputs: [{type: poisson, target: a, rate_hz: 25, n_sources: 2, weight: 1.5, start_ms: 10000}]
+"""
+    net = build(spec_from_yaml(y))
+    net.inputs.reset()
+    chunk = net.inputs.draw(0, 40000)
+    steps = np.repeat(np.arange(40000), np.diff(chunk.ev_ptr))
+    assert steps.min() >= 20000  # nothing before start_ms
+    assert np.all(chunk.ev_weight == 1.5)
+    counts = np.bincount(chunk.ev_neuron, minlength=200)
+    expected = 2 * 25 * 10.0  # two sources of 25 Hz for 10 s
+    assert abs(counts.mean() - expected) < 4 * np.sqrt(expected / 200)
+    # counts of independent Poisson trains: variance across neurons equals the mean
+    assert 0.7 < counts.var() / counts.mean() < 1.3
+    # and per step: the fraction of (neuron, step) pairs with no event is exp(-lambda)
+    per_pair = np.bincount(steps * 200 + chunk.ev_neuron, minlength=40000 * 200)[20000 * 200 :]
+    lam = 2 * 25 * 0.5 / 1000
+    assert abs((per_pair == 0).mean() - np.exp(-lam)) < 1e-3

@@ -223,3 +223,11 @@ def test_weight_snapshots_reach_the_file(tmp_path):
     ie = back.weights["ie"]
     assert ie.times_ms.tolist() == [0.0, 600.0]
     np.testing.assert_array_equal(ie.values[0], ie.values[1])
+
+
+def test_initial_weights_outside_the_rule_bounds_are_refused():
+    from spikesim import SpecError
+
+    rule = "{rule: stdp_additive, A_plus: 0.1, A_minus: 0.1, w_min: 0, w_max: 5}"
+    with pytest.raises(SpecError, match=r"connections\.0\.weight: initial weights from 8 to 8 lie outside \[w_min, w_max\] = \[0, 5\]"):
+        run_pairs(rule, [1.0], [(0, 20.0)], [40.0], w0=8.0)

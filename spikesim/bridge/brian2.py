@@ -9,9 +9,13 @@ is the standalone script of ``spikesim.bridge.script``, executed here in-process
 ``spikesim export brian2`` writes exactly the network that is validated here.
 
 How spikesim's step (``spikesim.engine.step``) maps onto Brian2's schedule
-(start, groups, thresholds, synapses, resets, end); spikesim step n and Brian2 time step n are the
-same interval [n dt, (n + 1) dt]:
+(start, groups, thresholds, after_thresholds, synapses, end); spikesim step n and Brian2 time
+step n are the same interval [n dt, (n + 1) dt]:
 
+0. Neuron order: Brian2 index k of the ``NeuronGroup`` ``neurons`` is spikesim's global neuron
+   N - 1 - k. Brian2 delivers the spikes of a step in increasing index order; spikesim (as
+   spnet.cpp) sums them from the highest neuron down. Reversing the indices makes the two sums
+   the same floating-point operations.
 1. Input (spikesim stage 1) and 2. integration run in the ``groups`` slot as one
    ``run_regularly`` block per population. Synaptic arrivals are not added to v or I directly:
    each synapse adds its weight to an accumulator of its channel on the target neuron
@@ -26,37 +30,49 @@ same interval [n dt, (n + 1) dt]:
    used: they would compute other numbers (and ``euler`` in Brian2 is not the izhikevich scheme).
 3. Threshold (``v >= vpeak``) in the ``thresholds`` slot; Brian2 stamps the spike at the *start*
    of the step, n dt, spikesim at its end: this module adds dt to every Brian2 spike time.
-   Reset (``v = c; u = u + d``) runs in the ``resets`` slot, after the synapses, which only touch
-   the accumulators: the same result as spikesim's reset right after the threshold.
+   Reset (``v = c; u = u + d``) runs right after, in the ``after_thresholds`` slot (order 2).
+4. Plasticity, per plastic synapse group g: every neuron has a presynaptic trace ``x<g>_0``
+   with its past values ``x<g>_k`` (x as it stood k steps ago, k up to the group's longest
+   delay: a shift register, updated in place of spikesim's ring of past steps) and a
+   postsynaptic trace ``y<g>``. In ``after_thresholds``: spnet's weight update when an update
+   interval ends with step n (a ``NetworkOperation``, order 0: w = clip(w + (drift + sd)),
+   sd *= derivative_decay), the shift and one step of decay of every trace (``run_regularly``,
+   order 1), then, in the reset, the traces of the neurons that fired (+= A for the all-to-all
+   rules, = A for nearest and spnet). Then, first in the ``synapses`` slot, the ``on_post``
+   pathway of each plastic ``Synapses`` object potentiates the synapses onto the neurons that
+   fired by ``x<g>_<delay>`` of their source (timing at the synapse), clipped (stdp rules) or
+   into the derivative ``sd`` (spnet).
 5. Schedule: spikesim delivers a spike of step n over a delay of D steps (D >= 1) into the input
    of step n + D, before that step's integration. In Brian2 the synapses slot of step n comes
    after that step's integration, so the pathway delay is **(D - 1) dt**: the spike is delivered
    in the synapses slot of step n + D - 1 into the accumulator, which the groups slot of step
-   n + D consumes. D = 1 (the 2003 network's "no delay") is a zero pathway delay.
-   spikesim sums the arrivals of a step synapse group by group (a group: the synapses of one
-   channel and plasticity rule), delay by delay (1 first), spike by spike in neuron order, and
-   the synapses of one spike in table order; one ``Synapses`` object per (group, delay) whose
-   pathways run in that order (their ``order`` attribute) reproduces it exactly
-   (Brian2's queue yields a pathway's synapses in spike order, then synapse index order, and the
-   numpy target adds them with ``np.add.at``, sequentially).
-   External events (Poisson, random pulses, spike times) of step m, which spikesim adds after
-   the synaptic arrivals, are spikes of a ``SpikeGeneratorGroup`` at step m - 1 with zero delay,
-   in pathways ordered after the recurrent ones; the events of step 0 are the initial values of
-   the accumulators.
+   n + D consumes. D = 1 (the 2003 network's "no delay") is a zero pathway delay. A plastic
+   synapse is depressed in the same ``on_pre`` code, after its weight went into the accumulator,
+   by the postsynaptic trace as it stands after step n + D - 1: spikesim's depression at the
+   arrival, with the trace as it stands before the integration of step n + D.
+   Order of the sums: spikesim adds the external events of a step first (Poisson, random
+   pulses, spike times: spikes of a ``SpikeGeneratorGroup`` at step m - 1 with zero delay for
+   the events of step m; those of step 0 are the initial values of the accumulators), then the
+   arrivals delay by delay (1 first), spike by spike from the highest neuron, group by group (a
+   group: the synapses of one channel and plasticity rule), each spike's synapses in table
+   order. One ``Synapses`` object per (group, delay), their ``on_pre`` pathways ordered as
+   ``script.pathway_order`` finds (events first), reproduces that sum exactly: Brian2's queue
+   yields a pathway's synapses spike by spike in index order (highest neuron first, thanks to
+   the reversal), then in synapse index order, and the numpy target adds them with
+   ``np.add.at``, sequentially. Where two groups of one channel interleave their sources at a
+   common target no order of objects is exact; ``build_brian2`` then warns.
 6. Record: spikes with a ``SpikeMonitor``; state with a ``StateMonitor`` every step with
    ``when="end"`` (after reset, spikesim's sample of step n stamped (n + 1) dt), subsampled to
    spikesim's ``interval_ms`` (the samples whose step n has (n + 1) % interval == 0); weight
-   snapshots of recorded (static) connections at spikesim's snapshot times, with the weights
-   read back from Brian2's ``Synapses`` objects after the run.
+   snapshots by a ``NetworkOperation`` in the synapses slot after the potentiation and before
+   the deliveries (where spikesim's snapshot after step n stands: its depressions belong to
+   step n + 1), at spikesim's snapshot times; the last one is also the final state of the
+   weights (the deliveries of Brian2's last step belong to a step spikesim never runs).
 
 With the cython target, code is compiled without ``-ffast-math`` and with ``-ffp-contract=off``
 (Brian2's defaults allow reassociation and fused multiply-adds). Brian2's preferences are
 process-global: building sets ``codegen.target``, those compiler flags and ``defaultclock.dt``
 for the rest of the process.
-
-Not supported yet: plasticity (``build_brian2`` raises ``BuildError`` for a plastic connection;
-a rule would become synaptic variables, ``on_pre``/``on_post`` code in the same per-(group,
-delay) ``Synapses`` objects and per-neuron trace variables).
 """
 
 from __future__ import annotations
@@ -92,9 +108,11 @@ def build_brian2(network: Network, target: str = "numpy") -> tuple[Any, dict[str
     """The Brian2 twin of ``network``: (``brian2.Network``, monitors).
 
     Run it with ``net.run(network.n_steps * network.dt_ms * brian2.ms)``. ``monitors["spikes"]`` is
-    a ``SpikeMonitor`` of all neurons (one ``NeuronGroup`` named ``neurons``, global ids, one
-    subgroup per population); ``monitors["state"]`` a ``StateMonitor`` when state is recorded.
-    Brian2 spike times are the start of the step: convert with ``recording_from_spike_monitor``.
+    a ``SpikeMonitor`` of all neurons (one ``NeuronGroup`` named ``neurons``, one subgroup per
+    population) whose index k is global neuron N - 1 - k; ``monitors["state"]`` a
+    ``StateMonitor`` when state is recorded; ``monitors["weights"]`` the weight snapshots.
+    Brian2 spike times are the start of the step: convert with ``recording_from_spike_monitor``
+    (``reversed_ids=True``).
     """
     _check_target(target)
     script = brian2_script(network)
@@ -104,18 +122,19 @@ def build_brian2(network: Network, target: str = "numpy") -> tuple[Any, dict[str
 def run_brian2(network: Network, target: str = "numpy") -> Recording:
     """Run ``network`` in Brian2 for its whole duration; a ``Recording`` in spikesim's conventions
     (spikes stamped at the end of the step, population-local ids, spikesim's spike filter,
-    traces sampled like spikesim's, rates in spikesim's bins)."""
+    traces sampled like spikesim's, rates in spikesim's bins, weight snapshots of the recorded
+    and plastic connections at spikesim's times, taken where spikesim takes them)."""
     _check_target(target)
     script = brian2_script(network)
     module = _script_module(script.source)
-    net, monitors = module.simulate(script.arrays, target)
+    _, monitors = module.simulate(script.arrays, target)
     steps, gids = module.spike_steps(monitors["spikes"])
     recording = Recording(_run_info(network))
     _fill_spikes(recording, network, steps, gids)
     if "state" in monitors:
         _fill_traces(recording, network, monitors["state"], script.arrays["record_neurons"])
     if network.weight_plans:
-        _fill_weights(recording, network, module.table_weights(net, script.arrays))
+        _fill_weights(recording, network, monitors["weights"])
     recording.status = "complete"
     recording.last_complete_step = network.n_steps - 1
     return recording
@@ -177,20 +196,23 @@ def _fill_traces(recording: Recording, network: Network, state: Any, record_neur
         )
 
 
-def _fill_weights(recording: Recording, network: Network, weight: np.ndarray) -> None:
-    """Weight snapshots as spikesim takes them: before the first step, at every interval and at
-    the end. The bridge has static synapses only, so every snapshot holds the weights read back
-    from Brian2's Synapses objects after the run."""
+def _fill_weights(recording: Recording, network: Network, recorder: Any) -> None:
+    """Weight snapshots as spikesim takes them: before the first step (the built weights), at
+    every interval and at the end (copied during the Brian2 run by the script's
+    ``WeightRecorder``, where spikesim copies them)."""
     total, dt = network.n_steps, network.dt_ms
+    taken = {int(s): row for s, row in zip(recorder.steps, recorder.values)}
+    positions = recorder.positions
     for plan in network.weight_plans:
-        stops = [0]
+        stops = []
         if plan.interval_steps:
             stops += list(range(plan.interval_steps, total, plan.interval_steps))
         stops.append(total)
-        values = np.repeat(weight[plan.positions][None, :], len(stops), axis=0)
+        columns = np.searchsorted(positions, plan.positions)
+        values = [network.synapses.weight[plan.positions]] + [taken[s][columns] for s in stops]
         layout = plan.layout(network)
         recording.weights[plan.connection] = Weights(
-            layout.pre, layout.post, layout.delay_ms, np.array(stops, dtype=np.float64) * dt, values
+            layout.pre, layout.post, layout.delay_ms, np.array([0] + stops, dtype=np.float64) * dt, np.array(values)
         )
 
 
@@ -204,6 +226,7 @@ def recording_from_spike_monitor(
     name: str = "brian2",
     network_yaml: str = "",
     seed: int = -1,
+    reversed_ids: bool = False,
 ) -> Recording:
     """A ``Recording`` of the spikes of a Brian2 ``SpikeMonitor`` (e.g. to write them with
     ``spikesim.io.hdf5.write_recording``).
@@ -213,6 +236,8 @@ def recording_from_spike_monitor(
     monitor's clock). ``stamp="end"`` adds dt to Brian2's times, which mark the start of the step
     (spikesim's and NEST's convention: the end); ``"start"`` keeps them. ``duration_ms``: the
     simulated time (default: the monitor's clock time). Spikes are ordered by time, then id.
+    ``reversed_ids=True``: the monitor's index k is neuron total - 1 - k, as in the networks of
+    ``build_brian2``.
     """
     if stamp not in ("end", "start"):
         raise ValueError(f"stamp must be 'end' or 'start', got {stamp!r}")
@@ -226,6 +251,8 @@ def recording_from_spike_monitor(
     total = sum(int(s) for s in populations.values())
     if len(ids) and ids.max() >= total:
         raise ValueError(f"the monitor has neuron ids up to {int(ids.max())} but populations hold {total} neurons")
+    if reversed_ids:
+        ids = total - 1 - ids
     order = np.lexsort((ids, steps))
     steps, ids = steps[order], ids[order]
     shift = 1 if stamp == "end" else 0

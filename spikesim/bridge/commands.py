@@ -5,12 +5,16 @@
 
 ``validate`` runs the network in spikesim and in Brian2 (``spikesim.bridge.brian2``) from the
 same built network and input, prints the first disagreement (or full agreement), the rates of
-both sides, the spike-count correlation and the unmatched-spike distance, and exits 1 when the
-tolerances of ``spikesim.compare`` are exceeded.
+both sides, the spike-count correlation and the unmatched-spike distance, and for every
+connection whose weights are recorded (every plastic connection is) the agreement of the
+weights (at every snapshot; at the last one the largest difference, the fraction of equal
+weights, the means and the Kolmogorov-Smirnov distance of the distributions), and exits 1 when
+the tolerances of ``spikesim.compare`` are exceeded.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -52,9 +56,13 @@ def _require_brian2() -> None:
               help="Smallest spike-count correlation accepted.")
 @click.option("--max-unmatched", type=float, default=1.0, show_default=True,
               help="Largest fraction of unmatched spikes accepted.")
-@click.option("--exact", is_flag=True, help="Require identical spike trains.")
+@click.option("--weight-atol", type=float, default=math.inf,
+              help="Largest difference of a final weight accepted (default: not checked).")
+@click.option("--max-weight-ks", type=float, default=0.1, show_default=True,
+              help="Largest Kolmogorov-Smirnov distance of the final weight distributions accepted.")
+@click.option("--exact", is_flag=True, help="Require identical spike trains and weights.")
 def validate(network, duration_ms, target, overlay, window_ms, rate_rtol, rate_atol_hz, min_correlation,
-             max_unmatched, exact) -> None:
+             max_unmatched, weight_atol, max_weight_ks, exact) -> None:
     """Run NETWORK in spikesim and in Brian2 and compare the spikes (exit 1 beyond tolerances)."""
     from ..api import run
     from ..build import build
@@ -69,7 +77,7 @@ def validate(network, duration_ms, target, overlay, window_ms, rate_rtol, rate_a
     middle = time.perf_counter()
     theirs = run_brian2(net, target=target)
     finished = time.perf_counter()
-    tolerances = Tolerances(rate_rtol, rate_atol_hz, min_correlation, max_unmatched, exact)
+    tolerances = Tolerances(rate_rtol, rate_atol_hz, min_correlation, max_unmatched, exact, weight_atol, max_weight_ks)
     result = compare(ours, theirs, window_ms=window_ms, labels=("spikesim", "brian2"), tolerances=tolerances)
     click.echo(
         f"{net.spec.name}: {net.n_steps * net.dt_ms:g} ms, dt {net.dt_ms:g} ms; spikesim {middle - started:.2f} s, "

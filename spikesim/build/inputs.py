@@ -89,8 +89,10 @@ class _Source:
             self.event_neurons = targets[np.asarray(inp.neurons, dtype=np.int64)[order]]
 
     def reset(self) -> None:
-        """Start the random stream again from its beginning (a new run of the same network)."""
+        """Start the random streams again from their beginning (a new run of the same network).
+        ``rng`` draws how many events each step has, ``rng_where`` which neurons get them."""
         self.rng = stream(self._seed, "input", self._label)
+        self.rng_where = stream(self._seed, "input targets", self._label)
 
     def active_rows(self, first: int, n: int) -> np.ndarray:
         """Offsets j in 0..n-1 of the chunk's steps at which this input is on."""
@@ -113,15 +115,20 @@ class InputDriver:
         for s in self.sources:
             s.reset()
 
-    def get_state(self) -> list[dict]:
+    def get_state(self) -> list[list[dict]]:
         """Positions of the random streams (for checkpoints)."""
-        return [s.rng.bit_generator.state for s in self.sources]
+        return [[s.rng.bit_generator.state, s.rng_where.bit_generator.state] for s in self.sources]
 
-    def set_state(self, states: list[dict]) -> None:
+    def set_state(self, states: list[list[dict]]) -> None:
         if len(states) != len(self.sources):
             raise ValueError(f"{len(states)} input stream states for {len(self.sources)} inputs")
-        for source, state in zip(self.sources, states):
+        for source, (state, where) in zip(self.sources, states):
             source.rng.bit_generator.state = state
+            source.rng_where.bit_generator.state = where
+
+    def uses_channel(self, channel: int) -> bool:
+        """Whether any event input acts on ``channel``."""
+        return any(s.channel == channel for s in self.sources if isinstance(s.spec, (PoissonInput, RandomPulsesInput, SpikeTimesInput)))
 
     def breakpoints(self) -> list[int]:
         """Steps at which the bias (DC and step currents) changes; chunks are cut there."""
@@ -171,10 +178,13 @@ class InputDriver:
             elif isinstance(inp, CurrentFileInput) and len(rows):
                 dense[rows[:, None], s.targets[None, :]] += s.table[first + rows - s.start]
             elif isinstance(inp, PoissonInput) and len(rows):
+                # Independent Poisson counts per neuron and step, drawn as their sum (Poisson,
+                # one number per step) spread uniformly over the neurons: the same distribution,
+                # at a cost proportional to the events, not to neurons x steps.
                 lam = inp.n_sources * inp.rate_hz * self.dt_ms / 1000.0
-                counts = s.rng.poisson(lam, size=(len(rows), len(s.targets)))
-                r, c = np.nonzero(counts)
-                add_events(rows[r], s.targets[c], inp.weight * counts[r, c], s.channel)
+                per_step = s.rng.poisson(lam * len(s.targets), size=len(rows))
+                where = s.rng_where.integers(0, len(s.targets), size=int(per_step.sum()))
+                add_events(np.repeat(rows, per_step), s.targets[where], np.full(len(where), inp.weight), s.channel)
             elif isinstance(inp, RandomPulsesInput) and len(rows):
                 if inp.k == 1:
                     picks = s.rng.integers(0, len(s.targets), size=(len(rows), 1))

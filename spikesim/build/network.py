@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SpecError
 from ..recording import Weights
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
@@ -114,17 +115,20 @@ def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
     per_connection: list[Synapses] = []
     for i, conn in enumerate(spec.connections):
         rng = stream(spec.run.seed, "connection", conn.label)
-        per_connection.append(
-            connect(
-                conn,
-                i,
-                neurons.global_ids(conn.pre),
-                neurons.global_ids(conn.post),
-                rng,
-                spec.run.dt_ms,
-                spec.run.delay_rounding,
-            )
-        )
+        synapses = connect(
+            conn, i, neurons.global_ids(conn.pre), neurons.global_ids(conn.post), rng,
+            spec.run.dt_ms, spec.run.delay_rounding,
+        )  # fmt: skip
+        rule = conn.plasticity
+        if rule is not None and len(synapses.weight):
+            low, high = float(synapses.weight.min()), float(synapses.weight.max())
+            if low < rule.w_min or high > rule.w_max:
+                raise SpecError(
+                    f"connections.{i}.weight",
+                    f"initial weights from {low:g} to {high:g} lie outside [w_min, w_max] = "
+                    f"[{rule.w_min:g}, {rule.w_max:g}] of its plasticity rule",
+                )
+        per_connection.append(synapses)
     keys = [rule_key(c.plasticity) for c in spec.connections]
     rules = {"": rule_row(None, spec.run.dt_ms)}
     rules.update({rule_key(c.plasticity): rule_row(c.plasticity, spec.run.dt_ms) for c in spec.connections})

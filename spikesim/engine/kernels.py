@@ -28,7 +28,7 @@ from ..build.plasticity import (
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def integrate_neuron(form, scheme, dt, v, u, I, a, b, k, C, vr, vt):
     """One step of one neuron; returns (v, u).
 
@@ -157,6 +157,126 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
 
 
 @njit(cache=True)
+def sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay):
+    """Stage 1 for all neurons: add to the current arrivals (and events) of ``arrivals[0]``, in
+    the contract's order, the dense current of step j, the persistent current and the decayed
+    exponential currents. Each part is its own loop, run only where it exists, so the neuron
+    loop that follows is free of branches."""
+    n = arrivals.shape[1]
+    if dense.shape[0] > 0:
+        for i in range(n):
+            arrivals[0, i] += dense[j, i]
+    if flags[1]:
+        for i in range(n):
+            arrivals[0, i] += bias[i]
+    for x in range(exp_state.shape[0]):
+        decay = exp_decay[x]
+        for i in range(n):
+            e = exp_state[x, i] * decay + arrivals[2 + x, i]
+            arrivals[2 + x, i] = 0.0
+            exp_state[x, i] = e
+    for x in range(exp_state.shape[0]):  # after all channels decayed: add them in channel order
+        for i in range(n):
+            arrivals[0, i] += exp_state[x, i]
+
+
+@njit(cache=True)
+def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
+    """Stages 2-3 for neurons lo..hi-1 of one population: I is the summed input (then zeroed);
+    voltage jumps go to v; the step is integrated, and a neuron reaching vpeak is reset and
+    marked in ``spiked``. One loop per model form and scheme, without exits or scattered writes,
+    so that each compiles to vector code. A state that stops being finite is not reset, so it
+    can be found and reported. Returns whether any state is not finite."""
+    if form == 0 and scheme == 0:
+        return _loop_2003_izhikevich(lo, hi, dt, a, b, c, d, vpeak, v, u, I, arrivals, spiked)
+    if form == 0:
+        return _loop_2003_euler(lo, hi, dt, a, b, c, d, vpeak, v, u, I, arrivals, spiked)
+    if scheme == 0:
+        return _loop_2007_izhikevich(lo, hi, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+    return _loop_2007_euler(lo, hi, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+
+
+@njit(cache=True)
+def _loop_2003_izhikevich(lo, hi, dt, a, b, c, d, vpeak, v, u, I, arrivals, spiked):
+    bad = False
+    for i in range(lo, hi):
+        current = arrivals[0, i]
+        arrivals[0, i] = 0.0
+        vi = v[i] + arrivals[1, i]
+        arrivals[1, i] = 0.0
+        I[i] = current
+        vi, ui = integrate_neuron(0, 0, dt, vi, u[i], current, a[i], b[i], 0.0, 1.0, 0.0, 0.0)
+        # threshold and reset, branch-free; a state that is not finite is left as it is
+        finite = abs(vi) < np.inf and abs(ui) < np.inf
+        fire = vi >= vpeak[i] and finite
+        spiked[i] = fire
+        v[i] = c[i] if fire else vi
+        u[i] = ui + d[i] if fire else ui
+        bad |= not finite
+    return bad
+
+
+@njit(cache=True)
+def _loop_2003_euler(lo, hi, dt, a, b, c, d, vpeak, v, u, I, arrivals, spiked):
+    bad = False
+    for i in range(lo, hi):
+        current = arrivals[0, i]
+        arrivals[0, i] = 0.0
+        vi = v[i] + arrivals[1, i]
+        arrivals[1, i] = 0.0
+        I[i] = current
+        vi, ui = integrate_neuron(0, 1, dt, vi, u[i], current, a[i], b[i], 0.0, 1.0, 0.0, 0.0)
+        # threshold and reset, branch-free; a state that is not finite is left as it is
+        finite = abs(vi) < np.inf and abs(ui) < np.inf
+        fire = vi >= vpeak[i] and finite
+        spiked[i] = fire
+        v[i] = c[i] if fire else vi
+        u[i] = ui + d[i] if fire else ui
+        bad |= not finite
+    return bad
+
+
+@njit(cache=True)
+def _loop_2007_izhikevich(lo, hi, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
+    bad = False
+    for i in range(lo, hi):
+        current = arrivals[0, i]
+        arrivals[0, i] = 0.0
+        vi = v[i] + arrivals[1, i]
+        arrivals[1, i] = 0.0
+        I[i] = current
+        vi, ui = integrate_neuron(1, 0, dt, vi, u[i], current, a[i], b[i], k[i], C[i], vr[i], vt[i])
+        # threshold and reset, branch-free; a state that is not finite is left as it is
+        finite = abs(vi) < np.inf and abs(ui) < np.inf
+        fire = vi >= vpeak[i] and finite
+        spiked[i] = fire
+        v[i] = c[i] if fire else vi
+        u[i] = ui + d[i] if fire else ui
+        bad |= not finite
+    return bad
+
+
+@njit(cache=True)
+def _loop_2007_euler(lo, hi, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
+    bad = False
+    for i in range(lo, hi):
+        current = arrivals[0, i]
+        arrivals[0, i] = 0.0
+        vi = v[i] + arrivals[1, i]
+        arrivals[1, i] = 0.0
+        I[i] = current
+        vi, ui = integrate_neuron(1, 1, dt, vi, u[i], current, a[i], b[i], k[i], C[i], vr[i], vt[i])
+        # threshold and reset, branch-free; a state that is not finite is left as it is
+        finite = abs(vi) < np.inf and abs(ui) < np.inf
+        fire = vi >= vpeak[i] and finite
+        spiked[i] = fire
+        v[i] = c[i] if fire else vi
+        u[i] = ui + d[i] if fire else ui
+        bad |= not finite
+    return bad
+
+
+@njit(cache=True)
 def run_steps(
     first_step,
     n_steps,
@@ -194,6 +314,7 @@ def run_steps(
     ev_channel,
     dense,
     bias,
+    flags,
     trace_neuron,
     trace_variable,
     trace_out,
@@ -212,49 +333,40 @@ def run_steps(
     has_dense = dense.shape[0] > 0
     n_spikes = 0
     status[0] = OK
+    spiked = np.zeros(n_neurons, np.bool_)  # allocated once per call, not per step
     for j in range(n_steps):
         if n_spikes + n_neurons > spike_step.shape[0]:
             status[0] = SPIKE_BUFFER_FULL
             return j, n_spikes
         n = first_step + j
-        # 1. input: synaptic arrivals, external events, dense and persistent currents
-        arrivals[:, :] = 0.0
-        # external events first, then synaptic arrivals (spnet.cpp sets the thalamic input first)
+        # 1. input: external events first, then synaptic arrivals (spnet.cpp sets the thalamic
+        # input first); both accumulate in `arrivals`, which the neuron loop reads and zeroes
         for e in range(ev_ptr[j], ev_ptr[j + 1]):
             arrivals[ev_channel[e], ev_neuron[e]] += ev_weight[e]
         deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals)
-        for i in range(n_neurons):
-            v[i] += arrivals[1, i]
-            current = arrivals[0, i]
-            if has_dense:
-                current += dense[j, i]
-            current += bias[i]
-            for x in range(n_exp):
-                exp_state[x, i] = exp_state[x, i] * exp_decay[x] + arrivals[2 + x, i]
-                current += exp_state[x, i]
-            I[i] = current
+        sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay)
         # 2-3. integrate, threshold and reset; spikes go to the history slot of step n
         slot = n % L
-        count = 0
+        bad = False
         for p in range(pop_start.shape[0]):
-            form = pop_form[p]
-            scheme = pop_scheme[p]
-            for i in range(pop_start[p], pop_stop[p]):
-                vi, ui = integrate_neuron(form, scheme, dt, v[i], u[i], I[i], a[i], b[i], k[i], C[i], vr[i], vt[i])
-                if not (abs(vi) < np.inf and abs(ui) < np.inf):
+            bad |= update_population(
+                pop_start[p], pop_stop[p], pop_form[p], pop_scheme[p], dt,
+                a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked,
+            )  # fmt: skip
+        if bad:
+            for i in range(n_neurons):
+                if not (abs(v[i]) < np.inf and abs(u[i]) < np.inf):
                     status[0] = NOT_FINITE
                     status[1] = i
-                    return j, n_spikes - count
-                if vi >= vpeak[i]:
-                    vi = c[i]
-                    ui += d[i]
-                    hist_ids[slot, count] = i
-                    count += 1
-                    spike_step[n_spikes] = n
-                    spike_id[n_spikes] = i
-                    n_spikes += 1
-                v[i] = vi
-                u[i] = ui
+                    return j, n_spikes
+        count = 0
+        for i in range(n_neurons):
+            if spiked[i]:
+                hist_ids[slot, count] = i
+                count += 1
+                spike_step[n_spikes] = n
+                spike_id[n_spikes] = i
+                n_spikes += 1
         hist_count[slot] = count
         # 4. plasticity (post side; the pre side happens at delivery)
         if pre_trace.shape[0] > 0:

@@ -185,6 +185,7 @@ def simulate(
         if every:
             breakpoints.update(range(every, total, every))
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
+    flags = _input_flags(network)
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
@@ -227,7 +228,7 @@ def simulate(
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
-                    inputs.dense[j0:], inputs.bias,
+                    inputs.dense[j0:], inputs.bias, flags,
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
                     spike_step, spike_id, status,
                 )  # fmt: skip
@@ -273,6 +274,17 @@ def simulate(
         raise
     finish("complete")
     return state
+
+
+def _input_flags(network: Network) -> np.ndarray:
+    """Which parts of the input exist, so the kernels skip the others: (voltage jumps,
+    persistent currents)."""
+    from ..build.synapses import CHANNEL_VOLTAGE
+
+    has_voltage = bool(np.any(network.synapses.group_channel == CHANNEL_VOLTAGE)) or network.inputs.uses_channel(
+        CHANNEL_VOLTAGE
+    )
+    return np.array([has_voltage, bool(network.inputs.breakpoints())])
 
 
 def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, WeightSnapshot]:
