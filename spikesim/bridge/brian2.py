@@ -84,6 +84,7 @@ from typing import Any
 import numpy as np
 
 from ..build.network import Network
+from ..engine.step import recorded_trains, split_by_population
 from ..recording import Rate, Recording, RunInfo, SpikeTrains, Trace, Weights
 from .script import RECORDABLE, brian2_script
 
@@ -156,19 +157,12 @@ def _fill_spikes(recording: Recording, network: Network, steps: np.ndarray, gids
     order = np.lexsort((gids, steps))  # spikesim's order: by step, then by id
     steps, gids = steps[order], gids[order]
     bin_ms = network.spec.record.rate_bin_ms
-    for pop in nrn.names:
-        sl = nrn.slice(pop)
-        mask = (gids >= sl.start) & (gids < sl.stop)
-        local, pop_steps = gids[mask] - sl.start, steps[mask]
+    for pop, local, pop_steps in split_by_population(network, steps, gids):
         if bin_ms:
-            recording.rates[pop] = _rate(pop_steps, sl.stop - sl.start, network.n_steps, int(round(bin_ms / dt)), dt)
-        if pop not in network.spike_filter:
-            continue
-        chosen = network.spike_filter[pop]
-        if chosen is not None:
-            keep = np.isin(local, chosen)
-            local, pop_steps = local[keep], pop_steps[keep]
-        recording.spikes[pop] = SpikeTrains((pop_steps + 1) * dt, local.astype(np.uint64))
+            recording.rates[pop] = _rate(pop_steps, nrn.size(pop), network.n_steps, int(round(bin_ms / dt)), dt)
+        trains = recorded_trains(network, pop, local, pop_steps)
+        if trains is not None:
+            recording.spikes[pop] = trains
 
 
 def _rate(steps: np.ndarray, size: int, n_steps: int, bin_steps: int, dt: float) -> Rate:

@@ -258,9 +258,7 @@ def run_steps(
     step, or NOT_FINITE (status[1] = neuron) when v or u stops being finite.
     """
     n_neurons = v.shape[0]
-    n_exp = exp_state.shape[0]
     L = hist_count.shape[0]
-    has_dense = dense.shape[0] > 0
     n_spikes = 0
     status[0] = OK
     spiked = np.zeros(n_neurons, np.bool_)  # allocated once per call, not per step

@@ -297,27 +297,38 @@ def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int
     return out
 
 
+def split_by_population(network: Network, steps: np.ndarray, ids: np.ndarray):
+    """(population, local ids, steps) of the spikes of each population: all of them."""
+    for pop in network.neurons.names:
+        sl = network.neurons.slice(pop)
+        mask = (ids >= sl.start) & (ids < sl.stop)
+        yield pop, ids[mask] - sl.start, steps[mask]
+
+
+def recorded_trains(network: Network, pop: str, local: np.ndarray, steps: np.ndarray) -> SpikeTrains | None:
+    """The spikes of ``pop`` that record.spikes keeps (None: the population is not recorded),
+    stamped at the end of their step."""
+    if pop not in network.spike_filter:
+        return None
+    chosen = network.spike_filter[pop]
+    if chosen is not None:
+        keep = np.isin(local, chosen)
+        local, steps = local[keep], steps[keep]
+    return SpikeTrains((steps + 1) * network.dt_ms, local.astype(np.uint64))
+
+
 def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names, weight, total) -> None:
     """Split one kernel call's output by population and hand it to every sink."""
     if stop <= first:
         return
-    nrn = network.neurons
     dt = network.dt_ms
     spikes, per_step = {}, {}
-    for pop in names:
-        sl = nrn.slice(pop)
-        mask = (ids >= sl.start) & (ids < sl.stop)
-        local = ids[mask] - sl.start
-        pop_steps = steps[mask]
+    for pop, local, pop_steps in split_by_population(network, steps, ids):
         if binner is not None:
             per_step[pop] = np.bincount(pop_steps - first, minlength=stop - first)
-        if pop not in network.spike_filter:
-            continue
-        chosen = network.spike_filter[pop]
-        if chosen is not None:
-            keep = np.isin(local, chosen)
-            local, pop_steps = local[keep], pop_steps[keep]
-        spikes[pop] = SpikeTrains((pop_steps + 1) * dt, local.astype(np.uint64))
+        trains = recorded_trains(network, pop, local, pop_steps)
+        if trains is not None:
+            spikes[pop] = trains
     traces: dict[str, dict[str, Trace]] = {}
     for plan in network.trace_plans:
         rows = np.nonzero((np.arange(first, stop) + 1) % plan.interval_steps == 0)[0]
