@@ -45,8 +45,8 @@ spike counts of the excitatory neurons correlate only at 0.77 (0.84 over 1600 ms
 half of the spikes have no partner within 1 ms: after divergence, only statistics agree.
 spikesim and its Brian2 bridge agree exactly, which ``exact=True`` checks.
 
-The overlaid raster is drawn by ``overlay_raster`` (in ``spikesim.bridge.plots``, which imports
-matplotlib; this module does not).
+The overlaid raster is drawn by ``spikesim.plot.overlay_raster`` (this module imports no
+matplotlib).
 """
 
 from __future__ import annotations
@@ -421,8 +421,8 @@ def _unmatched(sa, ia, sb, ib, window_steps: float) -> int:
 
 
 def overlay_raster(a: Recording, b: Recording, path: str | Path, **kwargs) -> Path:
-    """Both rasters overlaid in one image; see ``spikesim.bridge.plots.overlay_raster``."""
-    from .bridge.plots import overlay_raster as draw
+    """Both rasters overlaid in one image; see ``spikesim.plot.overlay_raster``."""
+    from .plot import overlay_raster as draw
 
     return draw(a, b, path, **kwargs)
 

@@ -672,3 +672,56 @@ def _save(fig, path: str | os.PathLike) -> Path:
     except (OSError, ValueError) as error:  # ValueError: an extension matplotlib cannot write
         raise OutputError(f"cannot save {path}: {' '.join(str(error).split())}") from error
     return path
+
+
+def overlay_raster(
+    a: Recording,
+    b: Recording,
+    path: str | Path,
+    *,
+    labels: tuple[str, str] = ("spikesim", "brian2"),
+    start_ms: float | None = None,
+    stop_ms: float | None = None,
+    first_disagreement_ms: float | None = None,
+    title: str | None = None,
+) -> Path:
+    """Draw the rasters of two recordings of one network (spikesim and Brian2) in one image at
+    ``path`` (png, svg or pdf by extension); returns the path. Spikes of ``a`` are small dots,
+    spikes of ``b`` open circles around them: a spike both fired in the same step shows as a dot
+    in a circle, a lone dot or circle is a disagreement.
+
+    ``start_ms``/``stop_ms`` restrict the time axis; ``first_disagreement_ms`` (e.g. from
+    ``spikesim.compare.compare``) draws a vertical line there.
+    """
+    from matplotlib.figure import Figure
+
+    ta, ia = a.all_spikes()
+    tb, ib = b.all_spikes()
+    lo = 0.0 if start_ms is None else start_ms
+    hi = max(a.simulated_ms, b.simulated_ms) if stop_ms is None else stop_ms
+    keep_a = (ta >= lo) & (ta <= hi)
+    keep_b = (tb >= lo) & (tb <= hi)
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    ax = fig.add_subplot()
+    many = keep_a.sum() + keep_b.sum() > 20000
+    ax.scatter(tb[keep_b], ib[keep_b], s=14 if not many else 4, facecolors="none", edgecolors="tab:orange",
+               linewidths=0.7, label=labels[1], rasterized=many)
+    ax.scatter(ta[keep_a], ia[keep_a], s=3 if not many else 1, color="black", linewidths=0, label=labels[0],
+               rasterized=many)
+    offset = 0
+    for pop, size in a.populations.items():
+        if offset:
+            ax.axhline(offset - 0.5, color="0.7", linewidth=0.6)
+        ax.text(1.005, (offset + size / 2) / max(1, sum(a.populations.values())), pop, transform=ax.transAxes,
+                va="center", fontsize=8)
+        offset += size
+    if first_disagreement_ms is not None:
+        ax.axvline(first_disagreement_ms, color="tab:red", linewidth=1.0,
+                   label=f"first disagreement {first_disagreement_ms:g} ms")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(-0.5, max(offset, 1) - 0.5)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron")
+    ax.set_title(title or f"{a.info.name}: {labels[0]} (dots) and {labels[1]} (circles)")
+    ax.legend(loc="upper right", fontsize=8, markerscale=2)
+    return _save(fig, path)

@@ -85,7 +85,7 @@ def validate(network, duration_ms, target, overlay, window_ms, rate_rtol, rate_a
     )
     click.echo(result.summary())
     if overlay:
-        from .plots import overlay_raster
+        from ..plot import overlay_raster
 
         click.echo(f"  overlay: {overlay_raster(ours, theirs, overlay, first_disagreement_ms=result.first_disagreement_ms)}")
     if not result.ok:
