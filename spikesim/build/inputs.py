@@ -126,6 +126,16 @@ class InputDriver:
             source.rng.bit_generator.state = state
             source.rng_where.bit_generator.state = where
 
+    def expected_events_per_step(self) -> float:
+        """Mean number of input events per step (Poisson trains and random pulses)."""
+        total = 0.0
+        for s in self.sources:
+            if isinstance(s.spec, PoissonInput):
+                total += s.spec.n_sources * s.spec.rate_hz * self.dt_ms / 1000.0 * len(s.targets)
+            elif isinstance(s.spec, RandomPulsesInput):
+                total += s.spec.k
+        return total
+
     def uses_channel(self, channel: int) -> bool:
         """Whether any event input acts on ``channel``."""
         return any(s.channel == channel for s in self.sources if isinstance(s.spec, (PoissonInput, RandomPulsesInput, SpikeTimesInput)))

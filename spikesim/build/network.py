@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import BuildError, SpecError
 from ..recording import Weights
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
@@ -108,6 +108,13 @@ def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
     seed). First, unless ``memory_check`` is False, refuse a network that cannot fit in memory."""
     if memory_check:
         check_memory(spec)
+    try:
+        return _build(spec)
+    except MemoryError as err:
+        raise BuildError(f"out of memory while building the network ({' '.join(str(err).split())})") from None
+
+
+def _build(spec: NetworkSpec) -> Network:
     neurons = build_neurons(spec)
     synapse_kinds = [c.synapse for c in spec.connections] + [getattr(i, "synapse", None) for i in spec.inputs]
     taus = sorted({s.tau_ms for s in synapse_kinds if isinstance(s, ExpCurrent)})

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 # Dense input buffers are kept under this many float64 values per chunk (64 MiB).
 DENSE_BUDGET = 8 * 1024 * 1024
 DEFAULT_CHUNK_STEPS = 1000
+# Input events per chunk are kept under about this many (28 bytes each).
+EVENT_BUDGET = 2 * 1024 * 1024
 
 
 @dataclass
@@ -126,10 +128,15 @@ class RateBinner:
 
 
 def chunk_steps_for(network: Network) -> int:
-    """Steps per chunk: DEFAULT_CHUNK_STEPS, fewer when dense inputs would need too much memory."""
+    """Steps per chunk: DEFAULT_CHUNK_STEPS, fewer when the dense inputs or the input events of
+    a chunk would need too much memory."""
+    steps = DEFAULT_CHUNK_STEPS
     if network.inputs.has_dense:
-        return max(1, min(DEFAULT_CHUNK_STEPS, DENSE_BUDGET // max(1, network.neurons.n)))
-    return DEFAULT_CHUNK_STEPS
+        steps = min(steps, DENSE_BUDGET // max(1, network.neurons.n))
+    events = network.inputs.expected_events_per_step()
+    if events > 0:
+        steps = min(steps, int(EVENT_BUDGET // events))
+    return max(1, steps)
 
 
 def simulate(

@@ -551,6 +551,14 @@ class NetworkSpec(Strict):
                 raise SpecError(
                     f"inputs.{i}.neurons", f"neuron {max(inp.neurons)} out of range; targets have {size} neurons"
                 )
+            if isinstance(inp, PoissonInput):
+                per_step = inp.rate_hz * inp.n_sources * dt / 1000.0
+                if per_step > MAX_POISSON_PER_STEP:
+                    raise SpecError(
+                        f"inputs.{i}.rate_hz",
+                        f"{inp.rate_hz} Hz x {inp.n_sources} sources is {per_step:g} events per neuron and step; "
+                        f"at most {MAX_POISSON_PER_STEP} (use a current input for such drive)",
+                    )
             if isinstance(inp, RandomPulsesInput):
                 n = len(inp.neurons) if inp.neurons is not None else size
                 if inp.k > n:
@@ -586,6 +594,10 @@ class NetworkSpec(Strict):
 
     def input_label(self, index: int) -> str:
         return self.inputs[index].name or f"input{index}"
+
+
+# More Poisson events than this per neuron and step are a mistake or a current in disguise.
+MAX_POISSON_PER_STEP = 1000
 
 
 def _whole_steps(ms: float, dt_ms: float) -> bool:
