@@ -2,6 +2,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Repeatable examples by default (CI); `--hypothesis-profile=explore` looks further afield.
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=3000)
+settings.load_profile("default")
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # the plain reference implementations beside the tests
