@@ -6,7 +6,7 @@ from hypothesis import settings
 
 # Repeatable examples by default (CI); `--hypothesis-profile=explore` looks further afield.
 settings.register_profile("default", derandomize=True)
-settings.register_profile("explore", derandomize=False, max_examples=3000)
+settings.register_profile("explore", derandomize=False)
 settings.load_profile("default")
 
 HERE = Path(__file__).parent

@@ -3,7 +3,7 @@ error naming where the problem is; never with another exception, never leaving a
 
 By default the examples are the same on every run (the `default` profile of tests/conftest.py),
 so CI is repeatable; `python -m pytest tests/test_bad_input_property.py --hypothesis-profile=explore`
-draws new ones, many more."""
+draws new ones on every run."""
 
 import copy
 import re
