@@ -86,8 +86,9 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
                 ch = group_channel[g]
                 rule = group_rule[g]
                 tr = group_trace[g]
-                for s in range(row_ptr[g, seg], row_ptr[g, seg + 1]):
-                    target = post[s]
+                # unsigned indices: no wraparound checks in the innermost loop
+                for s in range(np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])):
+                    target = np.uint64(post[s])
                     arrivals[ch, target] += weight[s]
                     if rule == STATIC:
                         continue
@@ -108,12 +109,11 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
     (additive, multiplicative) the traces of the neurons that fired; potentiate every plastic
     synapse onto them by the presynaptic trace of its source as it stood ``delay`` steps ago,
     i.e. counting arrivals at the synapse."""
-    in_ptr, in_syn, in_src, in_delay = incoming
+    in_ptr, in_syn, in_src, in_delay, group_range = incoming
     group_rule, group_params, group_trace, post_trace, deriv = plast
     L = pre_trace.shape[1]
     cur = n % L
     prev = (n - 1 + L) % L
-    slot = n % L
     n_neurons = post_trace.shape[1]
     for g in range(group_rule.shape[0]):
         rule = group_rule[g]
@@ -124,30 +124,33 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
         if rule == SPNET and (n + 1) % update_steps[g] == 0:
             drift = group_params[g, DRIFT]
             keep = group_params[g, DERIVATIVE_DECAY]
-            for e in range(in_ptr[g, 0], in_ptr[g, n_neurons]):
-                s = in_syn[e]
+            # the group's synapses are contiguous: one pass in memory order
+            for s in range(np.uint64(group_range[g, 0]), np.uint64(group_range[g, 1])):
                 # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
                 weight[s] = clip(weight[s] + (drift + deriv[s]), lo, hi)
                 deriv[s] *= keep
         decay_x = group_params[g, DECAY_PLUS]
         decay_y = group_params[g, DECAY_MINUS]
-        for i in range(n_neurons):
+        for i in range(np.uint64(n_neurons)):
             pre_trace[tr, cur, i] = pre_trace[tr, prev, i] * decay_x
             post_trace[tr, i] *= decay_y
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
         summed = rule != NEAREST and rule != SPNET
         for q in range(count):
-            i = hist_ids[slot, q]
+            i = hist_ids[cur, q]
             if summed:
                 pre_trace[tr, cur, i] += a_plus
                 post_trace[tr, i] += a_minus
             else:
                 pre_trace[tr, cur, i] = a_plus
                 post_trace[tr, i] = a_minus
-            for e in range(in_ptr[g, i], in_ptr[g, i + 1]):
-                s = in_syn[e]
-                x = pre_trace[tr, (n - in_delay[e] + L) % L, in_src[e]]
+            for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
+                s = np.uint64(in_syn[e])
+                past = cur - in_delay[e]  # the slot of step n - delay, without a division
+                if past < 0:
+                    past += L
+                x = pre_trace[tr, past, np.uint64(in_src[e])]
                 if rule == SPNET:
                     deriv[s] += x
                 elif rule == MULTIPLICATIVE:
@@ -180,7 +183,7 @@ def sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay):
             arrivals[0, i] += exp_state[x, i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
     """Stages 2-3 for neurons lo..hi-1 of one population: I is the summed input (then zeroed);
     voltage jumps go to v; the step is integrated, and a neuron reaching vpeak is reset and
@@ -189,7 +192,9 @@ def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt,
     stops being finite is not reset, so it can be found and reported.
     Returns whether any state is not finite."""
     bad = False
-    for i in range(lo, hi):
+    # Unsigned bounds: Numba then knows no index is negative and drops the wraparound check on
+    # every access, which also lets LLVM vectorise the loop (about 2x).
+    for i in range(np.uint64(lo), np.uint64(hi)):
         current = arrivals[0, i]
         arrivals[0, i] = 0.0
         vi = v[i] + arrivals[1, i]
@@ -277,10 +282,17 @@ def run_steps(
         slot = n % L
         bad = False
         for p in range(pop_start.shape[0]):
-            bad |= update_population(
-                pop_start[p], pop_stop[p], pop_form[p], pop_scheme[p], dt,
-                a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked,
-            )  # fmt: skip
+            lo, hi = pop_start[p], pop_stop[p]
+            # constant form and scheme at each call: the inlined loop is compiled once per
+            # (form, scheme) without branches, which lets LLVM vectorise it
+            if pop_form[p] == 0 and pop_scheme[p] == 0:
+                bad |= update_population(lo, hi, 0, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+            elif pop_form[p] == 0:
+                bad |= update_population(lo, hi, 0, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+            elif pop_scheme[p] == 0:
+                bad |= update_population(lo, hi, 1, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+            else:
+                bad |= update_population(lo, hi, 1, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
         if bad:
             for i in range(n_neurons):
                 if not (abs(v[i]) < np.inf and abs(u[i]) < np.inf):

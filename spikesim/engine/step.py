@@ -193,6 +193,7 @@ def simulate(
             breakpoints.update(range(every, total, every))
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     flags = _input_flags(network)
+    group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
@@ -230,7 +231,7 @@ def simulate(
                     state.v, state.u, state.I,
                     (syn.row_ptr, syn.post, state.weight, syn.group_channel),
                     (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv),
-                    (syn.in_ptr, syn.in_syn, syn.in_src, syn.in_delay),
+                    (syn.in_ptr, syn.in_syn, syn.in_src, syn.in_delay, group_range),
                     syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
