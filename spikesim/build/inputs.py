@@ -59,6 +59,9 @@ class _Source:
         self.spec = inp
         self.path = f"inputs.{index}"
         self.targets = targets
+        # A contiguous block of neurons: dense inputs are added to a slice, not scattered.
+        contiguous = len(targets) > 0 and np.array_equal(targets, np.arange(targets[0], targets[0] + len(targets)))
+        self.columns = slice(int(targets[0]), int(targets[0]) + len(targets)) if contiguous else targets
         self.channel = channel
         self._seed, self._label = spec.run.seed, spec.input_label(index)
         self.reset()
@@ -99,6 +102,15 @@ class _Source:
         lo = max(first, self.start)
         hi = min(first + n, self.stop)
         return np.arange(lo - first, max(lo, hi) - first, dtype=np.int64)
+
+
+def _add_rows(dense: np.ndarray, rows: np.ndarray, columns, values: np.ndarray) -> None:
+    """dense[rows, columns] += values, where rows are consecutive steps; a slice of columns
+    (contiguous targets) avoids a scattered write."""
+    if isinstance(columns, slice):
+        dense[rows[0] : rows[-1] + 1, columns] += values
+    else:
+        dense[rows[:, None], columns[None, :]] += values
 
 
 class InputDriver:
@@ -182,11 +194,12 @@ class InputDriver:
             rows = s.active_rows(first, n)
             inp = s.spec
             if isinstance(inp, NoiseInput) and len(rows):
-                dense[rows[:, None], s.targets[None, :]] += inp.mean + inp.sd * s.rng.standard_normal(
-                    (len(rows), len(s.targets))
-                )
+                noise = s.rng.standard_normal((len(rows), len(s.targets)))
+                noise *= inp.sd
+                noise += inp.mean  # mean + sd * z, as one expression would compute it
+                _add_rows(dense, rows, s.columns, noise)
             elif isinstance(inp, CurrentFileInput) and len(rows):
-                dense[rows[:, None], s.targets[None, :]] += s.table[first + rows - s.start]
+                _add_rows(dense, rows, s.columns, s.table[first + rows[0] - s.start : first + rows[-1] + 1 - s.start])
             elif isinstance(inp, PoissonInput) and len(rows):
                 # Independent Poisson counts per neuron and step, drawn as their sum (Poisson,
                 # one number per step) spread uniformly over the neurons: the same distribution,

@@ -5,7 +5,7 @@ voltage jump, or one exponential current per time constant) with the same plasti
 group they are sorted by (source, delay) in CSR form: the synapses of source j with delay d steps
 are ``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
 ``post`` and ``weight``). A static synapse costs 12 bytes (int32 target + float64 weight); the
-per-(source, delay) pointers cost 8 bytes per neuron, delay step and group.
+per-(source, delay) pointers cost 4 bytes per neuron, delay step and group.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class SynapseTable:
 
     n_neurons: int
     max_delay_steps: int  # D >= 1
-    row_ptr: np.ndarray  # int64 (G, N * D + 1)
+    row_ptr: np.ndarray  # int32 (int64 beyond 2**31 synapses), (G, N * D + 1)
     post: np.ndarray  # int32 (S,)
     weight: np.ndarray  # float64 (S,)
     group_channel: np.ndarray  # int64 (G,)
@@ -115,7 +115,8 @@ def build_table(
 
     n_total = sum(len(s.pre) for s in per_connection)
     index_dtype = np.int32 if n_total < 2**31 else np.int64
-    row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), np.int64)
+    # int32 pointers while the synapses are fewer than 2**31: 4 bytes per neuron and delay step
+    row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), index_dtype)
     post = np.empty(n_total, np.int32)
     weight = np.empty(n_total, np.float64)
     slots: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, index_dtype))] * len(per_connection)
@@ -125,7 +126,7 @@ def build_table(
         for i in members:
             count_keys(per_connection[i].pre, per_connection[i].delay_steps, max_delay, fill)
         row_ptr[g, 0] = offset
-        np.cumsum(fill, out=row_ptr[g, 1:])
+        np.cumsum(fill, out=row_ptr[g, 1:], dtype=row_ptr.dtype)
         row_ptr[g, 1:] += offset
         fill[:] = row_ptr[g, :-1]  # the next free place of every (source, delay)
         for i in members:
