@@ -227,9 +227,11 @@ def resume(
 def _checkpoint_steps(network: Network, every_ms: float | None) -> int | None:
     if not every_ms:
         return None
-    steps = every_ms / network.dt_ms
-    if steps < 1 or abs(steps - round(steps)) > 1e-9 * steps:
+    from .build.inputs import ms_to_step
+
+    steps = ms_to_step(every_ms, network.dt_ms, "checkpoint_every_ms")
+    if steps < 1:
         from .errors import SpecError
 
-        raise SpecError("checkpoint_every_ms", f"{every_ms} ms is not a whole number of steps of {network.dt_ms} ms")
-    return int(round(steps))
+        raise SpecError("checkpoint_every_ms", f"{every_ms} ms is less than one step of {network.dt_ms} ms")
+    return steps

@@ -148,10 +148,6 @@ class InputDriver:
                 total += s.spec.k
         return total
 
-    def uses_channel(self, channel: int) -> bool:
-        """Whether any event input acts on ``channel``."""
-        return any(s.channel == channel for s in self.sources if isinstance(s.spec, (PoissonInput, RandomPulsesInput, SpikeTimesInput)))
-
     def breakpoints(self) -> list[int]:
         """Steps at which the bias (DC and step currents) changes; chunks are cut there."""
         points: set[int] = set()

@@ -160,7 +160,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
 
 
 @njit(cache=True)
-def sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay):
+def sum_input(j, arrivals, has_bias, dense, bias, exp_state, exp_decay):
     """Stage 1 for all neurons: add to the current arrivals (and events) of ``arrivals[0]``, in
     the contract's order, the dense current of step j, the persistent current and the decayed
     exponential currents. Each part is its own loop, run only where it exists, so the neuron
@@ -169,7 +169,7 @@ def sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay):
     if dense.shape[0] > 0:
         for i in range(n):
             arrivals[0, i] += dense[j, i]
-    if flags[1]:
+    if has_bias:
         for i in range(n):
             arrivals[0, i] += bias[i]
     for x in range(exp_state.shape[0]):
@@ -249,7 +249,7 @@ def run_steps(
     ev_channel,
     dense,
     bias,
-    flags,
+    has_bias,
     trace_neuron,
     trace_variable,
     trace_out,
@@ -277,7 +277,7 @@ def run_steps(
         for e in range(ev_ptr[j], ev_ptr[j + 1]):
             arrivals[ev_channel[e], ev_neuron[e]] += ev_weight[e]
         deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals)
-        sum_input(j, arrivals, flags, dense, bias, exp_state, exp_decay)
+        sum_input(j, arrivals, has_bias, dense, bias, exp_state, exp_decay)
         # 2-3. integrate, threshold and reset; spikes go to the history slot of step n
         slot = n % L
         bad = False

@@ -192,7 +192,7 @@ def simulate(
         if every:
             breakpoints.update(range(every, total, every))
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
-    flags = _input_flags(network)
+    has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
     group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
@@ -206,11 +206,11 @@ def simulate(
             sink.close(state_name, n - 1)
 
     try:
-        initial = {
-            plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.positions][None, :])
-            for plan in network.weight_plans
-        }
-        if initial and n == 0:  # the weights before the first step, beside the later snapshots
+        if network.weight_plans and n == 0:  # the weights before the first step, beside the later snapshots
+            initial = {
+                plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.positions][None, :])
+                for plan in network.weight_plans
+            }
             for sink in sinks:
                 sink.write(Chunk(0, 0, {}, {}, {}, initial))
         while n < total:
@@ -236,7 +236,7 @@ def simulate(
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
-                    inputs.dense[j0:], inputs.bias, flags,
+                    inputs.dense[j0:], inputs.bias, has_bias,
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
                     spike_step, spike_id, status,
                 )  # fmt: skip
@@ -282,17 +282,6 @@ def simulate(
         raise
     finish("complete")
     return state
-
-
-def _input_flags(network: Network) -> np.ndarray:
-    """Which parts of the input exist, so the kernels skip the others: (voltage jumps,
-    persistent currents)."""
-    from ..build.synapses import CHANNEL_VOLTAGE
-
-    has_voltage = bool(np.any(network.synapses.group_channel == CHANNEL_VOLTAGE)) or network.inputs.uses_channel(
-        CHANNEL_VOLTAGE
-    )
-    return np.array([has_voltage, bool(network.inputs.breakpoints())])
 
 
 def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int) -> dict[str, WeightSnapshot]:
