@@ -25,6 +25,20 @@ from spikesim.bridge.commands import export, validate
 from spikesim.compare import compare
 
 
+
+def run_exported_script(script, out, cwd):
+    """Run an exported Brian2 script in a child in which spikesim cannot be imported (the script
+    must not need it); it must succeed. Returns the finished process."""
+    runner = textwrap.dedent(f"""
+        import runpy, sys
+        sys.modules["spikesim"] = None
+        sys.argv = [{str(script)!r}, "-o", {str(out)!r}]
+        runpy.run_path({str(script)!r}, run_name="__main__")
+    """)
+    done = subprocess.run([sys.executable, "-c", runner], check=False, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
 def assert_same_spikes(ours, theirs):
     t, i = ours.all_spikes()
     bt, bi = theirs.all_spikes()
@@ -263,15 +277,7 @@ def test_exported_script_runs_without_spikesim_and_gives_the_same_spikes(tmp_pat
     text = script.read_text()
     assert "spikesim" not in "".join(line for line in text.splitlines() if "import" in line)
     spikes = tmp_path / "spikes.npz"
-    # spikesim is made unimportable in the child: the script must not need it
-    runner = textwrap.dedent(f"""
-        import runpy, sys
-        sys.modules["spikesim"] = None
-        sys.argv = [{str(script)!r}, "-o", {str(spikes)!r}]
-        runpy.run_path({str(script)!r}, run_name="__main__")
-    """)
-    done = subprocess.run([sys.executable, "-c", runner], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_exported_script(script, spikes, tmp_path)
     assert "exc" in done.stdout and "spikes" in done.stdout
 
     network = build(load(yaml_path))

@@ -13,9 +13,6 @@ weights differ by up to w_max (1e-9 did not make it diverge within 20 s).
 """
 
 import copy
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -23,7 +20,7 @@ import pytest
 brian2 = pytest.importorskip("brian2")
 
 from click.testing import CliRunner
-from test_brian2_bridge import assert_same_spikes
+from test_brian2_bridge import assert_same_spikes, run_exported_script
 from test_plasticity import ADD, PAIRS, PLASTIC, RULES, pair_sum
 
 from spikesim import build, load, run, spec_from_dict, spec_from_yaml
@@ -209,14 +206,7 @@ def test_exported_plastic_script_runs_standalone_and_agrees(tmp_path):
     result = CliRunner().invoke(export, ["brian2", str(yaml_path), "-o", str(script)])
     assert result.exit_code == 0, result.output
     out = tmp_path / "results.npz"
-    runner = textwrap.dedent(f"""
-        import runpy, sys
-        sys.modules["spikesim"] = None
-        sys.argv = [{str(script)!r}, "-o", {str(out)!r}]
-        runpy.run_path({str(script)!r}, run_name="__main__")
-    """)
-    done = subprocess.run([sys.executable, "-c", runner], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_exported_script(script, out, tmp_path)
     assert "plastic synapses" in done.stdout
 
     network = build(spec_from_yaml(yaml_path.read_text()))
