@@ -79,6 +79,13 @@ def run_job(job: dict, result_path: str) -> None:
     from spikesim.engine import kernels, simulate, step
 
     res["import_s"] = time.perf_counter() - t
+    # as `spikesim run` does before it builds (freed build temporaries go back to the system)
+    try:
+        from spikesim.build.memory import return_freed_arrays_to_the_system
+    except ImportError:  # an older spikesim
+        pass
+    else:
+        return_freed_arrays_to_the_system()
     res["versions"] = versions()
     res["spikesim_path"] = str(Path(spikesim.__file__).parent)
     spec = load_spec(job)
@@ -178,7 +185,8 @@ def run_job(job: dict, result_path: str) -> None:
         counted[:] = 0
         load0 = os.getloadavg()[0]
         t, cpu = time.perf_counter(), time.process_time()
-        summary = run_to_file(network, out, on_chunk=on_chunk)
+        # the last run learns in the network's own weights, as `spikesim run` does (no copy)
+        summary = run_to_file(network, out, on_chunk=on_chunk, consume_network=r == int(job.get("repeats", 1)) - 1)
         loop = time.perf_counter() - t
         cpus.append(time.process_time() - cpu)
         loads.append((load0, os.getloadavg()[0]))

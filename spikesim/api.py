@@ -64,7 +64,7 @@ def _file_writer(network: Network, output: str | Path):
     layout = {}
     for plan in network.trace_plans:
         layout.setdefault(plan.population, {})[plan.variable] = plan.node_ids
-    weights = {plan.connection: plan.layout(network) for plan in network.weight_plans}
+    weights = {plan.connection: plan.synapse_layout(network) for plan in network.weight_plans}
     return SpikeFileWriter(output, run_info(network), layout, network.spec.record.rate_bin_ms, weights)
 
 

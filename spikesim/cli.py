@@ -134,8 +134,10 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
     OUTPUT.partial, marked interrupted, and the exit status is 130 or 143."""
     from . import api
     from .build import build
+    from .build.memory import return_freed_arrays_to_the_system
     from .spec import load
 
+    return_freed_arrays_to_the_system()  # this process is the run's: keep the build's peak from lingering
     spec = load(network)
     overrides = {}
     if duration_ms is not None:

@@ -13,7 +13,7 @@ Node ids are population-local (0 .. size - 1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -67,6 +67,16 @@ class Weights:
 
 
 @dataclass
+class SynapseLayout:
+    """The synapses whose weights a file will receive, without holding them: ``blocks()``
+    yields (pre, post, delay_ms) blocks in order, ``n_synapses`` in all (a writer takes this or
+    a ``Weights``)."""
+
+    n_synapses: int
+    blocks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
+
+@dataclass
 class WeightSnapshot:
     """Weights of one connection at some times (synapses as in its ``Weights`` layout)."""
 
@@ -102,7 +112,9 @@ class Chunk:
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]  # node_ids set; only the samples of this chunk
     rates: dict[str, Rate]  # only the bins completed in this chunk
-    weights: dict[str, WeightSnapshot] = field(default_factory=dict)  # snapshots taken in the chunk
+    # snapshots taken in the chunk; their values may be views of the live weights, valid only
+    # during ``write``: a sink copies what it keeps
+    weights: dict[str, WeightSnapshot] = field(default_factory=dict)
 
 
 class Sink(Protocol):

@@ -198,3 +198,14 @@ inputs: [{type: poisson, target: a, rate_hz: 25, n_sources: 2, weight: 1.5, star
     per_pair = np.bincount(steps * 200 + chunk.ev_neuron, minlength=40000 * 200)[20000 * 200 :]
     lam = 2 * 25 * 0.5 / 1000
     assert abs((per_pair == 0).mean() - np.exp(-lam)) < 1e-3
+
+
+def test_freed_arrays_go_back_to_the_system_where_malloc_allows():
+    import platform
+    import sys
+
+    from spikesim.build.memory import return_freed_arrays_to_the_system
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        pytest.skip("mallopt is glibc's")
+    assert return_freed_arrays_to_the_system() is True

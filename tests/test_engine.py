@@ -73,7 +73,7 @@ def test_chunk_size_does_not_change_results():
 
     network = build(spec_from_yaml(MIXED.format(scheme="izhikevich", dt=0.5, seed=4)))
     results = []
-    for chunk in (1000, 37, 1):
+    for chunk in (1000, 10000, 37, 1):
         rec = Recording(run_info(network))
         simulate(network, [rec], chunk_steps=chunk)
         results.append(rec.all_spikes())
@@ -81,6 +81,26 @@ def test_chunk_size_does_not_change_results():
         np.testing.assert_array_equal(t, results[0][0])
         np.testing.assert_array_equal(i, results[0][1])
 
+
+
+def test_chunks_are_longer_for_small_networks_up_to_the_flush_interval():
+    from spikesim.engine.step import DEFAULT_CHUNK_STEPS, MAX_CHUNK_STEPS, chunk_steps_for
+
+    def chunk(size, flush_ms, inputs="[{type: random_pulses, target: p, k: 1, amplitude: 20}]"):
+        y = f"""
+run: {{duration_ms: 100, dt_ms: 1, flush_every_ms: {flush_ms}}}
+populations: {{p: {{size: {size}, params: {{preset: RS}}}}}}
+inputs: {inputs}
+"""
+        return chunk_steps_for(build(spec_from_yaml(y)))
+
+    assert chunk(1000, 10000) == MAX_CHUNK_STEPS == 10 * DEFAULT_CHUNK_STEPS  # 10M neuron-steps
+    assert chunk(1000, 3000) == 3000  # never past a flush
+    assert chunk(5000, 10000) == 2000
+    assert chunk(100_000, 10000) == DEFAULT_CHUNK_STEPS  # big networks: the default
+    assert chunk(1000, 500) == DEFAULT_CHUNK_STEPS
+    # dense inputs (a buffer of chunk x N values) keep the default
+    assert chunk(1000, 10000, "[{type: noise, target: p, sd: 5}]") == DEFAULT_CHUNK_STEPS
 
 ONE = """
 run: {{duration_ms: {T}, dt_ms: {dt}}}

@@ -338,3 +338,27 @@ def test_raster_png_and_points(tmp_path):
 
     traces_png = plot.save_traces_png(recording, tmp_path / "v.svg")
     assert traces_png.read_text().lstrip().startswith("<?xml")
+
+
+def test_weight_snapshots_are_written_when_they_arrive(tmp_path):
+    """The writer takes a synapse layout block by block, keeps only its size, and writes each
+    snapshot at once: a snapshot may be a view of weights that keep changing."""
+    from spikesim.recording import SynapseLayout, WeightSnapshot
+
+    pre, post, delay_ms = np.arange(5), np.array([4, 3, 2, 1, 0]), np.full(5, 1.5)
+    blocks = lambda: [(pre[:2], post[:2], delay_ms[:2]), (pre[2:], post[2:], delay_ms[2:])]  # noqa: E731
+    info = make_info()
+    writer = SpikeFileWriter(tmp_path / "w.h5", info, {}, None, {"c": SynapseLayout(5, blocks)})
+    live = np.arange(5.0)
+    writer.write(Chunk(0, 0, {}, {}, {}, {"c": WeightSnapshot(np.zeros(1), live[None, :])}))
+    live += 10.0  # the simulation goes on before any flush
+    writer.write(Chunk(0, 10, {}, {}, {}, {"c": WeightSnapshot(np.array([5.0]), live[None, :])}))
+    writer.close("complete", 9)
+    got = read(tmp_path / "w.h5").weights["c"]
+    np.testing.assert_array_equal(got.pre, pre)
+    np.testing.assert_array_equal(got.post, post)
+    np.testing.assert_array_equal(got.delay_ms, delay_ms)
+    np.testing.assert_array_equal(got.times_ms, [0.0, 5.0])
+    np.testing.assert_array_equal(got.values, [np.arange(5.0), np.arange(5.0) + 10])
+    with pytest.raises(ValueError, match="gave 2 synapses, expected 5"):
+        SpikeFileWriter(tmp_path / "short.h5", info, {}, None, {"c": SynapseLayout(5, lambda: blocks()[:1])})

@@ -201,6 +201,46 @@ def test_spnet_rule_accumulates_into_derivative_and_applies_each_interval():
     assert w[0] == pytest.approx(w3, abs=1e-12)
 
 
+def test_spnet_group_after_a_static_group_keeps_its_derivative_at_an_offset():
+    """spnet's derivative covers only the spnet groups' synapses: with a static group laid out
+    first, the kernels index it at an offset; spikes and weights still match the twin (which
+    keeps a derivative for every synapse)."""
+    from spikesim.build.plasticity import STATIC
+    from spikesim.engine.step import State
+
+    lines = PLASTIC.format(rule=RULES["spnet"], dt=1.0, seed=5).splitlines(keepends=True)
+    ie = next(k for k, line in enumerate(lines) if "name: ie" in line)
+    first = next(k for k, line in enumerate(lines) if "name: ee," in line)
+    lines.insert(first, lines.pop(ie))  # ie (static, current) first: its group comes first
+    network = build(spec_from_yaml("".join(lines)))
+    start, stop = network.synapses.derivative_range
+    syn = network.synapses
+    assert syn.group_rule[0] == STATIC and start == syn.row_ptr[0, -1] > 0
+    assert len(State.initial(network).deriv) == stop - start < syn.n_synapses
+    rec, ref = run(network), simulate_reference(network)
+    t, i = rec.all_spikes()
+    rt = (ref.spike_steps + 1) * 1.0
+    order = np.lexsort((ref.spike_ids, rt))
+    assert len(t) > 300
+    np.testing.assert_array_equal(t, rt[order])
+    np.testing.assert_array_equal(i, ref.spike_ids[order])
+    for plan in network.weight_plans:
+        np.testing.assert_array_equal(rec.weights[plan.connection].values[-1], ref.weight[plan.positions])
+    ee = network.weight_plans[0]
+    assert not np.array_equal(rec.weights[ee.connection].values[-1], network.synapses.weight[ee.positions])
+
+
+def test_weight_layout_blocks_make_the_layout():
+    network = build(spec_from_yaml(PLASTIC.format(rule=RULES["spnet"], dt=1.0, seed=2)))
+    for plan in network.weight_plans:
+        whole = plan.layout(network)
+        blocks = list(plan.layout_blocks(network, block=7))
+        assert len(blocks) == -(-plan.n_synapses // 7)
+        for k, key in enumerate(("pre", "post", "delay_ms")):
+            np.testing.assert_array_equal(np.concatenate([b[k] for b in blocks]), getattr(whole, key))
+        assert plan.n_synapses == len(plan.positions) == len(whole.pre)
+
+
 def test_weight_snapshots_reach_the_file(tmp_path):
     from spikesim.io.hdf5 import read
 
@@ -219,6 +259,14 @@ def test_weight_snapshots_reach_the_file(tmp_path):
     np.testing.assert_array_equal(ee.pre, plan.layout(network).pre)
     assert ee.pre.max() < 80 and ee.post.max() < 100
     np.testing.assert_array_equal(ee.values[0], network.synapses.weight[plan.positions])
+    # ee2 (one delay, its own group) is one run of the table: its snapshots are views of the
+    # live weights, which the file must take as they are at the time of the snapshot
+    ee2_plan = next(p for p in network.weight_plans if p.connection == "ee2")
+    assert isinstance(ee2_plan.selection, slice)
+    ee2 = back.weights["ee2"]
+    np.testing.assert_array_equal(ee2.values, rec.weights["ee2"].values)
+    np.testing.assert_array_equal(ee2.values[0], network.synapses.weight[ee2_plan.selection])
+    assert not np.array_equal(ee2.values[0], ee2.values[-1])
     # the static connection is recorded at the start and end only, unchanged
     ie = back.weights["ie"]
     assert ie.times_ms.tolist() == [0.0, 600.0]

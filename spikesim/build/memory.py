@@ -8,6 +8,8 @@ range is only known after drawing (expressions, files) count as a delay of one s
 
 from __future__ import annotations
 
+import ctypes
+
 import psutil
 
 from ..errors import BuildError
@@ -82,3 +84,18 @@ def check_memory(spec: NetworkSpec) -> None:
             f"{sum(p.size for p in spec.populations.values())} neurons) but {available / gib:.1f} GiB is available; "
             "make it smaller, or go ahead anyway with --ignore-memory-check (build(spec, memory_check=False))"
         )
+
+
+def return_freed_arrays_to_the_system(threshold_bytes: int = 1 << 17) -> bool:
+    """Have the C library's malloc (glibc) serve every block of ``threshold_bytes`` or more with
+    mmap, so that freed arrays, such as the temporaries of a build, go back to the operating
+    system. By default glibc raises this threshold after large blocks are freed (up to 32 MiB),
+    and the freed temporaries of a big build then stay resident: about 60 MB for 10 million
+    synapses. Process-wide, so only the owner of the process should call it (``spikesim run``
+    does). Returns whether it took effect (False where malloc has no ``mallopt``)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_mmap_threshold = -3  # glibc's M_MMAP_THRESHOLD
+    return bool(mallopt(m_mmap_threshold, int(threshold_bytes)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
 from ..errors import BuildError, SpecError
-from ..recording import Weights
+from ..recording import SynapseLayout, Weights
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
 from .inputs import InputDriver
@@ -39,12 +40,25 @@ class WeightPlan:
 
     connection: str
     index: int  # of the connection in the description
-    positions: np.ndarray  # positions of its synapses in the synapse table, generation order
+    # positions of its synapses in the synapse table, generation order: an index array, or a
+    # slice when they are one run (then the weights are read as a view, without a copy)
+    selection: np.ndarray | slice
     interval_steps: int
 
-    def layout(self, network: "Network") -> Weights:
-        """The synapses (pre, post, delay) of the connection, with no snapshots yet; computed
-        on demand (16 bytes per synapse), block by block to keep temporaries small."""
+    @property
+    def n_synapses(self) -> int:
+        sel = self.selection
+        return sel.stop - sel.start if isinstance(sel, slice) else len(sel)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """The positions as an index array."""
+        sel = self.selection
+        return np.arange(sel.start, sel.stop) if isinstance(sel, slice) else sel
+
+    def layout_blocks(self, network: "Network", block: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The synapses of the connection as (pre, post, delay_ms) blocks of up to ``block``
+        synapses, in generation order; pre and post index the connection's populations."""
         conn = network.spec.connections[self.index]
         table = network.synapses
         group, _ = table.connection_slots[self.index]
@@ -54,14 +68,28 @@ class WeightPlan:
         local_pre[pre_ids] = np.arange(len(pre_ids))
         local_post = np.full(nrn.n, -1, np.int32)
         local_post[post_ids] = np.arange(len(post_ids))
-        n = len(self.positions)
-        pre, post, delay_ms = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
-        for start in range(0, n, 1 << 22):
-            where = self.positions[start : start + (1 << 22)]
+        sel = self.selection
+        for start in range(0, self.n_synapses, block):
+            stop = min(self.n_synapses, start + block)
+            where = np.arange(sel.start + start, sel.start + stop) if isinstance(sel, slice) else sel[start:stop]
             segment = np.searchsorted(table.row_ptr[group], where, side="right") - 1
-            pre[start : start + len(where)] = local_pre[segment // table.max_delay_steps]
-            delay_ms[start : start + len(where)] = (segment % table.max_delay_steps + 1) * network.dt_ms
-            post[start : start + len(where)] = local_post[table.post[where]]
+            delay_ms = (segment % table.max_delay_steps + 1) * network.dt_ms
+            yield local_pre[segment // table.max_delay_steps], local_post[table.post[where]], delay_ms
+
+    def synapse_layout(self, network: "Network") -> SynapseLayout:
+        """The layout for a file writer: produced block by block while it is written."""
+        return SynapseLayout(self.n_synapses, lambda: self.layout_blocks(network))
+
+    def layout(self, network: "Network") -> Weights:
+        """The synapses (pre, post, delay) of the connection, with no snapshots yet (16 bytes
+        per synapse)."""
+        n = self.n_synapses
+        pre, post, delay_ms = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
+        start = 0
+        for block_pre, block_post, block_delay in self.layout_blocks(network):
+            stop = start + len(block_pre)
+            pre[start:stop], post[start:stop], delay_ms[start:stop] = block_pre, block_post, block_delay
+            start = stop
         return Weights(pre, post, delay_ms, np.zeros(0), np.zeros((0, n)))
 
 

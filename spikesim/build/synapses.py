@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .connectivity import Synapses
-from .plasticity import N_PARAMS, STATIC
+from .plasticity import N_PARAMS, SPNET, STATIC
 
 CHANNEL_CURRENT = 0  # weight added to I for the arrival step (Izhikevich's code)
 CHANNEL_VOLTAGE = 1  # v += weight at arrival (NEST's izhikevich)
@@ -34,8 +34,9 @@ class SynapseTable:
     weight: np.ndarray  # float64 (S,)
     group_channel: np.ndarray  # int64 (G,)
     group_connections: list[list[int]]  # connection indices per group
-    # for every connection: (group, positions of its synapses in post/weight, in generation order)
-    connection_slots: list[tuple[int, np.ndarray]]
+    # for every connection: (group, positions of its synapses in post/weight, in generation order;
+    # a slice when they are one run, as when a connection fills its group in source order)
+    connection_slots: list[tuple[int, np.ndarray | slice]]
     # plasticity (see build.plasticity): rule code, parameter row and update interval per group;
     # plastic groups own a trace slot (group_trace >= 0) and an index of incoming synapses:
     # the synapses of group g onto neuron i are in_syn[in_ptr[g, i] : in_ptr[g, i + 1]], with
@@ -61,6 +62,15 @@ class SynapseTable:
     def n_synapses(self) -> int:
         return len(self.post)
 
+    @property
+    def derivative_range(self) -> tuple[int, int]:
+        """The synapses that need spnet's derivative: from the first to the last synapse of the
+        spnet groups ((0, 0) without spnet). The derivative of synapse s is at s - start."""
+        spnet = np.nonzero(self.group_rule == SPNET)[0]
+        if len(spnet) == 0:
+            return 0, 0
+        return int(self.row_ptr[spnet, 0].min()), int(self.row_ptr[spnet, -1].max())
+
     def delays(self) -> np.ndarray:
         """Delay in steps of every synapse (derived from the pointers, for inspection and tests)."""
         out = np.empty(self.n_synapses, np.int64)
@@ -83,9 +93,23 @@ class SynapseTable:
         return out
 
 
+def _as_run(position: np.ndarray) -> np.ndarray | slice:
+    """``position`` as a slice when it is start, start + 1, ... (no index array to keep)."""
+    n = len(position)
+    if n == 0:
+        return position
+    start = int(position[0])
+    block = 1 << 20
+    for lo in range(0, n, block):
+        part = position[lo : lo + block]
+        if not np.array_equal(part, np.arange(start + lo, start + lo + len(part))):
+            return position
+    return slice(start, start + n)
+
+
 def build_table(
     n_neurons: int,
-    per_connection: list[Synapses],
+    per_connection: list[Synapses | None],
     channels: list[int],
     rule_keys: list[str],
     rules: dict[str, tuple[int, np.ndarray, int]],
@@ -93,7 +117,8 @@ def build_table(
 ) -> SynapseTable:
     """Group the connections by (channel, plasticity rule) and lay their synapses out by
     (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps);
-    ``keep_positions[i]`` keeps where the synapses of connection i went (to read their weights)."""
+    ``keep_positions[i]`` keeps where the synapses of connection i went (to read their weights).
+    Consumes ``per_connection``: each entry is set to None once its synapses are placed."""
     max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
     group_of_key: dict[tuple[int, str], int] = {}
     for key in zip(channels, rule_keys):
@@ -119,7 +144,7 @@ def build_table(
     row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), index_dtype)
     post = np.empty(n_total, np.int32)
     weight = np.empty(n_total, np.float64)
-    slots: list[tuple[int, np.ndarray]] = [(0, np.zeros(0, index_dtype))] * len(per_connection)
+    slots: list[tuple[int, np.ndarray | slice]] = [(0, np.zeros(0, index_dtype))] * len(per_connection)
     offset = 0
     for g, members in enumerate(group_connections):
         fill = np.zeros(n_neurons * max_delay, np.int64)
@@ -134,7 +159,8 @@ def build_table(
             position = np.empty(len(syn.pre) if keep_positions[i] else 0, index_dtype)
             # connections in order, synapses in generation order: a stable counting sort
             scatter(syn.pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight, position)
-            slots[i] = (g, position)
+            slots[i] = (g, _as_run(position))
+            per_connection[i] = None  # placed: its arrays are freed before the next ones are needed
         offset = int(row_ptr[g, -1])
     in_ptr, in_syn, in_src, in_delay = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
     return SynapseTable(

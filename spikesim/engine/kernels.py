@@ -72,7 +72,7 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
     as it stands before this step's integration. The current carries the weight from before the
     depression (as spnet.cpp, and Brian2's usual `on_pre` order)."""
     row_ptr, post, weight, group_channel = syn
-    group_rule, group_params, group_trace, post_trace, deriv = plast
+    group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     L = hist_count.shape[0]
     # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
     # step the highest neuron id first; a spike's synapses in table order.
@@ -94,7 +94,7 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
                         continue
                     y = post_trace[tr, target]
                     if rule == SPNET:
-                        deriv[s] -= y
+                        deriv[s - deriv_start] -= y
                     elif rule == MULTIPLICATIVE:
                         w = weight[s]
                         weight[s] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
@@ -110,7 +110,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
     synapse onto them by the presynaptic trace of its source as it stood ``delay`` steps ago,
     i.e. counting arrivals at the synapse."""
     in_ptr, in_syn, in_src, in_delay, group_range = incoming
-    group_rule, group_params, group_trace, post_trace, deriv = plast
+    group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     L = pre_trace.shape[1]
     cur = n % L
     prev = (n - 1 + L) % L
@@ -127,13 +127,16 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
             # the group's synapses are contiguous: one pass in memory order
             for s in range(np.uint64(group_range[g, 0]), np.uint64(group_range[g, 1])):
                 # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
-                weight[s] = clip(weight[s] + (drift + deriv[s]), lo, hi)
-                deriv[s] *= keep
+                weight[s] = clip(weight[s] + (drift + deriv[s - deriv_start]), lo, hi)
+                deriv[s - deriv_start] *= keep
         decay_x = group_params[g, DECAY_PLUS]
         decay_y = group_params[g, DECAY_MINUS]
-        for i in range(np.uint64(n_neurons)):
-            pre_trace[tr, cur, i] = pre_trace[tr, prev, i] * decay_x
-            post_trace[tr, i] *= decay_y
+        # one plain loop per array (1-d views): each vectorises on its own
+        x_now, x_before, y = pre_trace[tr, cur], pre_trace[tr, prev], post_trace[tr]
+        for i in range(n_neurons):
+            x_now[i] = x_before[i] * decay_x
+        for i in range(n_neurons):
+            y[i] *= decay_y
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
         summed = rule != NEAREST and rule != SPNET
@@ -152,7 +155,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
                     past += L
                 x = pre_trace[tr, past, np.uint64(in_src[e])]
                 if rule == SPNET:
-                    deriv[s] += x
+                    deriv[s - deriv_start] += x
                 elif rule == MULTIPLICATIVE:
                     weight[s] = clip(weight[s] + x * (hi - weight[s]), lo, hi)
                 else:
@@ -201,9 +204,9 @@ def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt,
         arrivals[1, i] = 0.0
         I[i] = current
         vi, ui = integrate_neuron(form, scheme, dt, vi, u[i], current, a[i], b[i], k[i], C[i], vr[i], vt[i])
-        # threshold and reset, branch-free
-        finite = abs(vi) < np.inf and abs(ui) < np.inf
-        fire = vi >= vpeak[i] and finite
+        # threshold and reset, branch-free (`&`, not the short-circuit `and`)
+        finite = (abs(vi) < np.inf) & (abs(ui) < np.inf)
+        fire = (vi >= vpeak[i]) & finite
         spiked[i] = fire
         v[i] = c[i] if fire else vi
         u[i] = ui + d[i] if fire else ui
@@ -266,7 +269,9 @@ def run_steps(
     L = hist_count.shape[0]
     n_spikes = 0
     status[0] = OK
-    spiked = np.zeros(n_neurons, np.bool_)  # allocated once per call, not per step
+    # allocated once per call, not per step; padded to whole 8-byte words, read as ``flags``
+    spiked = np.zeros((n_neurons + 7) // 8 * 8, np.bool_)
+    flags = spiked.view(np.uint64)
     for j in range(n_steps):
         if n_spikes + n_neurons > spike_step.shape[0]:
             status[0] = SPIKE_BUFFER_FULL
@@ -299,14 +304,17 @@ def run_steps(
                     status[0] = NOT_FINITE
                     status[1] = i
                     return j, n_spikes
+        # collect the spikes, eight flags at a time: most words are zero
         count = 0
-        for i in range(n_neurons):
-            if spiked[i]:
-                hist_ids[slot, count] = i
-                count += 1
-                spike_step[n_spikes] = n
-                spike_id[n_spikes] = i
-                n_spikes += 1
+        for w in range(flags.shape[0]):
+            if flags[w] != 0:
+                for i in range(8 * w, 8 * w + 8):
+                    if spiked[i]:
+                        hist_ids[slot, count] = i
+                        count += 1
+                        spike_step[n_spikes] = n
+                        spike_id[n_spikes] = i
+                        n_spikes += 1
         hist_count[slot] = count
         # 4. plasticity (post side; the pre side happens at delivery)
         if pre_trace.shape[0] > 0:

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import numpy as np
 
 from ..build.network import Network, exp_decay
-from ..build.plasticity import SPNET
 from ..errors import Interrupted, NumericalError
 from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, WeightSnapshot
 from . import kernels
@@ -51,6 +50,8 @@ if TYPE_CHECKING:
 # Dense input buffers are kept under this many float64 values per chunk (64 MiB).
 DENSE_BUDGET = 8 * 1024 * 1024
 DEFAULT_CHUNK_STEPS = 1000
+MAX_CHUNK_STEPS = 10_000
+CHUNK_NEURON_STEPS = 10_000_000  # a chunk of a small network: tens of ms of work
 # Input events per chunk are kept under about this many (28 bytes each).
 EVENT_BUDGET = 2 * 1024 * 1024
 
@@ -67,7 +68,7 @@ class State:
     hist_ids: np.ndarray  # int32 (max_delay + 1, N): ids of the spikes of recent steps
     hist_count: np.ndarray  # int64 (max_delay + 1,)
     weight: np.ndarray  # the network's weights; a copy when plasticity changes them
-    deriv: np.ndarray  # spnet's weight derivative sd per synapse (empty without spnet)
+    deriv: np.ndarray  # spnet's weight derivative sd of the synapses of SynapseTable.derivative_range
     pre_trace: np.ndarray  # (plastic groups, max_delay + 1, N): presynaptic traces of recent steps
     post_trace: np.ndarray  # (plastic groups, N)
 
@@ -79,7 +80,7 @@ class State:
         n = network.neurons.n
         syn = network.synapses
         slots = syn.max_delay_steps + 1
-        has_spnet = bool(np.any(syn.group_rule == SPNET))
+        deriv_start, deriv_stop = syn.derivative_range
         return cls(
             step=0,
             v=network.neurons.v0.copy(),
@@ -90,7 +91,7 @@ class State:
             hist_count=np.zeros(slots, np.int64),
             # static weights are shared with the network: they never change
             weight=syn.weight.copy() if syn.plastic and not share_weights else syn.weight,
-            deriv=np.zeros(syn.n_synapses if has_spnet else 0),
+            deriv=np.zeros(deriv_stop - deriv_start),
             pre_trace=np.zeros((syn.n_traces, slots, n)),
             post_trace=np.zeros((syn.n_traces, n)),
         )
@@ -128,10 +129,15 @@ class RateBinner:
 
 
 def chunk_steps_for(network: Network) -> int:
-    """Steps per chunk: DEFAULT_CHUNK_STEPS, fewer when the dense inputs or the input events of
-    a chunk would need too much memory."""
-    steps = DEFAULT_CHUNK_STEPS
+    """Steps per chunk: DEFAULT_CHUNK_STEPS; more for small networks (up to about
+    CHUNK_NEURON_STEPS neuron-steps, MAX_CHUNK_STEPS and the flush interval), which spend less
+    time handing data over; fewer when the dense inputs or the input events of a chunk would
+    need too much memory."""
+    flush_steps = max(1, int(round(network.spec.run.flush_every_ms / network.dt_ms)))
+    longer = min(CHUNK_NEURON_STEPS // max(1, network.neurons.n), MAX_CHUNK_STEPS, flush_steps)
+    steps = max(DEFAULT_CHUNK_STEPS, longer)
     if network.inputs.has_dense:
+        steps = min(steps, DEFAULT_CHUNK_STEPS)
         steps = min(steps, DENSE_BUDGET // max(1, network.neurons.n))
     events = network.inputs.expected_events_per_step()
     if events > 0:
@@ -194,6 +200,7 @@ def simulate(
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
     group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
+    deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
@@ -208,7 +215,7 @@ def simulate(
     try:
         if network.weight_plans and n == 0:  # the weights before the first step, beside the later snapshots
             initial = {
-                plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.positions][None, :])
+                plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.selection][None, :])
                 for plan in network.weight_plans
             }
             for sink in sinks:
@@ -230,7 +237,7 @@ def simulate(
                     p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
                     state.v, state.u, state.I,
                     (syn.row_ptr, syn.post, state.weight, syn.group_channel),
-                    (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv),
+                    (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv, deriv_start),
                     (syn.in_ptr, syn.in_syn, syn.in_src, syn.in_delay, group_range),
                     syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
@@ -290,7 +297,7 @@ def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int
     for plan in network.weight_plans:
         due = stop == total or (plan.interval_steps and stop % plan.interval_steps == 0)
         if due:
-            out[plan.connection] = WeightSnapshot(np.array([stop * network.dt_ms]), weight[plan.positions][None, :])
+            out[plan.connection] = WeightSnapshot(np.array([stop * network.dt_ms]), weight[plan.selection][None, :])
     return out
 
 

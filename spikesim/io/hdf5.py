@@ -34,6 +34,7 @@ left it. The file lives under ``<path>.partial`` until ``close("complete", ...)`
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -41,7 +42,7 @@ import h5py
 import numpy as np
 
 from ..errors import OutputError
-from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, Trace, Weights
+from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, SynapseLayout, Trace, Weights
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -88,12 +89,15 @@ class SpikeFileWriter:
         info: RunInfo,
         trace_layout: dict[str, dict[str, np.ndarray]],
         rate_bin_ms: float | None,
-        weight_layout: dict[str, Weights] | None = None,
+        weight_layout: dict[str, Weights | SynapseLayout] | None = None,
     ):
-        """``weight_layout`` maps connection -> a ``Weights`` whose pre, post and delay_ms give
-        the synapses whose snapshots will arrive (its times and values are not used)."""
+        """``weight_layout`` maps connection -> the synapses whose snapshots will arrive: a
+        ``Weights`` (pre, post, delay_ms; its times and values are not used) or a
+        ``SynapseLayout``. They are written when the file is created; the writer keeps only
+        their number."""
         self.path = Path(path)
-        self._weight_layout = dict(weight_layout or {})
+        weight_layout = dict(weight_layout or {})
+        self._weight_sizes = {name: _layout_size(layout) for name, layout in weight_layout.items()}
         self.partial_path = self.path.with_name(self.path.name + ".partial")
         self.info = info
         self.rate_bin_ms = None if rate_bin_ms is None else float(rate_bin_ms)
@@ -110,11 +114,14 @@ class SpikeFileWriter:
             self.partial_path.unlink(missing_ok=True)
             # unlocked, as readers open it: `spikesim info` may look at a running file
             self._file = h5py.File(self.partial_path, "w", libver=LIBVER, locking=False)
-            self._create_layout()
+            self._create_layout(weight_layout)
             self._file.flush()
         except (OSError, RuntimeError) as error:
             self._abandon()
             raise OutputError(f"cannot create {self.partial_path}: {_one_line(error)}") from error
+        except BaseException:
+            self._abandon()
+            raise
 
     # ---- the Sink protocol
     def write(self, chunk: Chunk) -> None:
@@ -129,12 +136,16 @@ class SpikeFileWriter:
                 items += self._trace_items(pop, var, trace)
         for pop, rate in chunk.rates.items():
             items += self._rate_items(pop, rate)
+        weights: list[tuple[str, np.ndarray]] = []
         for name, snap in chunk.weights.items():
-            items += self._weight_items(name, snap)
+            weights += self._weight_items(name, snap)
         for name, values in items:
             if len(values):
                 self._pending.setdefault(name, []).append(values)
                 self._pending_bytes += values.nbytes
+        if weights:
+            # snapshots may be views of the live weights (and are large): written now, not queued
+            self._guarded(lambda: self._append_all(weights))
         if self._pending_bytes > SPILL_BYTES:
             # Bound memory: write without moving last_complete_step; ``read`` cuts what lies
             # beyond that step out of a file whose run never closed. Flushing leaves the file
@@ -186,7 +197,7 @@ class SpikeFileWriter:
                 if ids.ndim != 1:
                     raise ValueError(f"trace layout {pop}/{var}: node ids must be one-dimensional")
 
-    def _create_layout(self) -> None:
+    def _create_layout(self, weight_layout: dict[str, Weights | SynapseLayout]) -> None:
         f = self._file
         f.attrs["magic"] = np.uint32(SONATA_MAGIC)
         f.attrs["version"] = np.array(SONATA_VERSION, dtype=np.uint32)
@@ -207,12 +218,11 @@ class SpikeFileWriter:
                 group.attrs["bin_ms"] = self.rate_bin_ms
                 _growing(group, "rate_hz", np.float64)
                 _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
-        for name, layout in self._weight_layout.items():
+        for name, layout in weight_layout.items():
             group = f.create_group(f"weights/{name}")
-            for key, dtype in (("pre", np.uint64), ("post", np.uint64), ("delay_ms", np.float64)):
-                _write_in_blocks(group, key, getattr(layout, key), dtype)
+            _write_synapses(group, _layout_size(layout), _layout_blocks(layout))
             _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
-            _growing(group, "values", np.float64, width=len(layout.pre))
+            _growing(group, "values", np.float64, width=_layout_size(layout))
         self._meta = f.create_group("spikesim")
         _write_info(self._meta, self.info)
         self._meta.attrs["status"] = "running"
@@ -242,7 +252,7 @@ class SpikeFileWriter:
 
     def _rate_items(self, pop: str, rate: Rate) -> list[tuple[str, np.ndarray]]:
         self._check_population(pop)
-        if self.rate_bin_ms is None or not np.isclose(rate.bin_ms, self.rate_bin_ms):
+        if self.rate_bin_ms is None or not math.isclose(rate.bin_ms, self.rate_bin_ms, rel_tol=1e-9):
             raise ValueError(f"rate of {pop!r} with bin {rate.bin_ms} ms; the writer was given {self.rate_bin_ms}")
         times = np.array(rate.times_ms, dtype=np.float64)
         rate_hz = np.array(rate.rate_hz, dtype=np.float64)
@@ -251,19 +261,22 @@ class SpikeFileWriter:
         return [(f"rates/{pop}/timestamps", times), (f"rates/{pop}/rate_hz", rate_hz)]
 
     def _weight_items(self, name: str, snap: Weights) -> list[tuple[str, np.ndarray]]:
-        layout = self._weight_layout.get(name)
-        if layout is None:
+        size = self._weight_sizes.get(name)
+        if size is None:
             raise ValueError(f"weights of {name!r} are not in the weight layout given to the writer")
         times = np.array(snap.times_ms, dtype=np.float64)
-        # snapshots are fresh arrays, never reused by the simulation: no copy (they can be large)
-        values = np.asarray(snap.values, dtype=np.float64)
-        if times.ndim != 1 or values.shape != (len(times), len(layout.pre)):
-            raise ValueError(f"weights of {name!r}: values {values.shape}, expected ({len(times)}, {len(layout.pre)})")
+        values = np.asarray(snap.values, dtype=np.float64)  # no copy: they can be large
+        if times.ndim != 1 or values.shape != (len(times), size):
+            raise ValueError(f"weights of {name!r}: values {values.shape}, expected ({len(times)}, {size})")
         return [(f"weights/{name}/timestamps", times), (f"weights/{name}/values", values)]
 
     def _spill(self) -> None:
         self._write_pending()
         self._file.flush()
+
+    def _append_all(self, items: list[tuple[str, np.ndarray]]) -> None:
+        for name, values in items:
+            _append(self._file[name], values)
 
     def _write_pending(self) -> None:
         for name, parts in self._pending.items():
@@ -313,12 +326,33 @@ def _growing(group: h5py.Group, name: str, dtype, width: int | None = None) -> h
     )
 
 
-def _write_in_blocks(group: h5py.Group, name: str, values: np.ndarray, dtype) -> None:
-    """A fixed dataset written block by block: millions of synapses never need a full-size
-    converted copy in memory."""
-    dataset = group.create_dataset(name, shape=values.shape, dtype=dtype, chunks=(max(1, min(len(values), _WIDE_CHUNK)),))
-    for start in range(0, len(values), _WIDE_CHUNK * 8):
-        dataset[start : start + _WIDE_CHUNK * 8] = values[start : start + _WIDE_CHUNK * 8].astype(dtype)
+def _layout_size(layout: Weights | SynapseLayout) -> int:
+    return layout.n_synapses if isinstance(layout, SynapseLayout) else len(layout.pre)
+
+
+def _layout_blocks(layout: Weights | SynapseLayout):
+    if isinstance(layout, SynapseLayout):
+        yield from layout.blocks()
+        return
+    for start in range(0, len(layout.pre), _WIDE_CHUNK * 8):
+        block = slice(start, start + _WIDE_CHUNK * 8)
+        yield layout.pre[block], layout.post[block], layout.delay_ms[block]
+
+
+def _write_synapses(group: h5py.Group, n: int, blocks) -> None:
+    """pre, post and delay_ms of ``n`` synapses, written block by block: millions of synapses
+    never need a full-size converted copy in memory."""
+    chunks = (max(1, min(n, _WIDE_CHUNK)),)
+    keys = (("pre", np.uint64), ("post", np.uint64), ("delay_ms", np.float64))
+    datasets = [group.create_dataset(key, shape=(n,), dtype=dtype, chunks=chunks) for key, dtype in keys]
+    start = 0
+    for block in blocks:
+        stop = start + len(block[0])
+        for dataset, (_, dtype), values in zip(datasets, keys, block):
+            dataset[start:stop] = np.asarray(values).astype(dtype)
+        start = stop
+    if start != n:
+        raise ValueError(f"the weight layout gave {start} synapses, expected {n}")
 
 
 def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
