@@ -122,7 +122,11 @@ def run_job(job: dict, result_path: str) -> None:
     res["outdegree"] = outdegree_by_population(network)
     # plastic synapses per neuron, in and out: the plasticity work of a spike (depression at each
     # arrival of its spikes, potentiation of its incoming synapses at its own spikes)
-    plastic_deg = np.bincount(np.asarray(syn.in_src, np.int64), minlength=res["n_neurons"]).astype(np.float64)
+    if hasattr(syn, "incoming_sources_delays"):
+        in_src = syn.incoming_sources_delays()[0]
+    else:  # an older spikesim
+        in_src = np.asarray(syn.in_src, np.int64)
+    plastic_deg = np.bincount(in_src, minlength=res["n_neurons"]).astype(np.float64)
     for g in range(syn.in_ptr.shape[0]):
         plastic_deg += np.diff(syn.in_ptr[g])
     res["plastic_degree"] = {p: float(plastic_deg[network.neurons.slice(p)].mean()) for p in network.neurons.names}

@@ -148,7 +148,14 @@ def test_2003_parameters_share_one_r_per_neuron(models_dir):
 
 
 def test_layout_kernels_match_their_plain_twins():
-    from spikesim.build.synapses import count_keys, incoming_plain, index_incoming, layout_plain, scatter
+    from spikesim.build.synapses import (
+        count_keys,
+        incoming_plain,
+        incoming_source_delay,
+        index_incoming,
+        layout_plain,
+        scatter,
+    )
 
     rng = np.random.default_rng(0)
     n, d, s = 50, 7, 4000
@@ -167,14 +174,20 @@ def test_layout_kernels_match_their_plain_twins():
         np.testing.assert_array_equal(got, want)
     # the index of incoming synapses
     fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n))])[:-1].copy()
-    in_syn, in_src, in_delay = np.empty(s, np.int64), np.empty(s, np.int32), np.empty(s, np.int16)
-    index_incoming(row_ptr, post_out, d, fill, in_syn, in_src, in_delay)
-    for got, want in zip((in_syn, in_src, in_delay), incoming_plain(row_ptr, post_out, d)):
+    in_syn, in_key = np.empty(s, np.int64), np.empty(s, np.int32)
+    index_incoming(row_ptr, post_out, d, n, fill, in_syn, in_key)
+    for got, want in zip((in_syn, in_key), incoming_plain(row_ptr, post_out, d, n)):
         np.testing.assert_array_equal(got, want)
-    # and the layout means what it says: the synapse at in_syn[e] has that source and delay
+    # and the layout means what it says: the synapse at in_syn[e] has the source and delay of
+    # its key, which gives the slot-major trace history index of step `cur - delay`
     seg = np.searchsorted(row_ptr, in_syn, side="right") - 1
+    in_src, in_delay = incoming_source_delay(in_key, n)
     np.testing.assert_array_equal(seg // d, in_src)
     np.testing.assert_array_equal(seg % d + 1, in_delay)
+    L, cur = d + 1, 2
+    k = cur * n - in_key.astype(np.int64)
+    k[k < 0] += L * n
+    np.testing.assert_array_equal(k, ((cur - in_delay) % L) * n + in_src)
 
 
 def test_poisson_input_has_poisson_counts_per_neuron():

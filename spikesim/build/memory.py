@@ -17,7 +17,7 @@ from ..spec.model import NetworkSpec, Uniform, Values
 
 BUILD_BYTES_PER_SYNAPSE = 70
 RUN_BYTES_PER_STATIC_SYNAPSE = 12
-EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 32  # incoming index (16), a copy of the weight, spnet's derivative
+EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 24  # incoming index (8), a copy of the weight, spnet's derivative
 NEURON_BYTES = 8 * 24
 
 

@@ -40,15 +40,14 @@ class SynapseTable:
     # plasticity (see build.plasticity): rule code, parameter row and update interval per group;
     # plastic groups own a trace slot (group_trace >= 0) and an index of incoming synapses:
     # the synapses of group g onto neuron i are in_syn[in_ptr[g, i] : in_ptr[g, i + 1]], with
-    # their sources in_src and delays in_delay.
+    # their source and delay in one key (``incoming_key``; ``incoming_sources_delays()``).
     group_rule: np.ndarray  # int64 (G,)
     group_params: np.ndarray  # float64 (G, N_PARAMS)
     group_update_steps: np.ndarray  # int64 (G,)
     group_trace: np.ndarray  # int64 (G,)
     in_ptr: np.ndarray  # int64 (G, N + 1)
-    in_syn: np.ndarray  # int64 (plastic synapses,)
-    in_src: np.ndarray  # int32
-    in_delay: np.ndarray  # int32
+    in_syn: np.ndarray  # int32 (plastic synapses,); int64 beyond 2**31 synapses
+    in_key: np.ndarray  # int32: delay * N - source; int64 where (D + 1) * N reaches 2**31
 
     @property
     def n_traces(self) -> int:
@@ -81,6 +80,10 @@ class SynapseTable:
             start = self.row_ptr[g, 0]
             out[start : self.row_ptr[g, -1]] = np.repeat(seg_delay, counts)
         return out
+
+    def incoming_sources_delays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Source and delay (steps) of every entry of the incoming index."""
+        return incoming_source_delay(self.in_key, self.n_neurons)
 
     def sources(self) -> np.ndarray:
         """Source neuron of every synapse."""
@@ -162,7 +165,7 @@ def build_table(
             slots[i] = (g, _as_run(position))
             per_connection[i] = None  # placed: its arrays are freed before the next ones are needed
         offset = int(row_ptr[g, -1])
-    in_ptr, in_syn, in_src, in_delay = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
+    in_ptr, in_syn, in_key = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
     return SynapseTable(
         n_neurons=n_neurons,
         max_delay_steps=max_delay,
@@ -178,8 +181,7 @@ def build_table(
         group_trace=group_trace,
         in_ptr=in_ptr,
         in_syn=in_syn,
-        in_src=in_src,
-        in_delay=in_delay,
+        in_key=in_key,
     )
 
 
@@ -190,8 +192,7 @@ def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
     n_plastic = sum(int(row_ptr[g, -1] - row_ptr[g, 0]) for g in range(n_groups) if group_rule[g] != STATIC)
     index_dtype = np.int32 if len(post) < 2**31 else np.int64
     in_syn = np.empty(n_plastic, index_dtype)
-    in_src = np.empty(n_plastic, np.int32)
-    in_delay = np.empty(n_plastic, np.int16 if max_delay < 2**15 else np.int32)
+    in_key = np.empty(n_plastic, np.int32 if (max_delay + 1) * n_neurons < 2**31 else np.int64)
     offset = 0
     for g in range(n_groups):
         in_ptr[g, :] = offset
@@ -202,9 +203,9 @@ def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
         np.cumsum(counts, out=in_ptr[g, 1:])
         in_ptr[g, 1:] += offset
         fill = in_ptr[g, :-1].copy()
-        index_incoming(row_ptr[g], post, max_delay, fill, in_syn, in_src, in_delay)
+        index_incoming(row_ptr[g], post, max_delay, n_neurons, fill, in_syn, in_key)
         offset += hi - lo
-    return in_ptr, in_syn, in_src, in_delay
+    return in_ptr, in_syn, in_key
 
 
 # ---------------------------------------------------------------- layout kernels and their twins
@@ -230,15 +231,16 @@ def scatter(pre, post, weight, delay_steps, max_delay, fill, post_out, weight_ou
 
 
 @njit(cache=True)
-def index_incoming(row_ptr, post, max_delay, fill, in_syn, in_src, in_delay):
-    """Synapses of one group by target, in table order, with their source and delay."""
+def index_incoming(row_ptr, post, max_delay, n_neurons, fill, in_syn, in_key):
+    """Synapses of one group by target, in table order, with their source and delay as one key:
+    delay * n_neurons - source (see ``incoming_key``)."""
     for seg in range(row_ptr.shape[0] - 1):
+        key = (seg % max_delay + 1) * n_neurons - seg // max_delay
         for s in range(row_ptr[seg], row_ptr[seg + 1]):
             p = fill[post[s]]
             fill[post[s]] = p + 1
             in_syn[p] = s
-            in_src[p] = seg // max_delay
-            in_delay[p] = seg % max_delay + 1
+            in_key[p] = key
 
 
 def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0):
@@ -251,10 +253,25 @@ def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0)
     return row_ptr, post[order], weight[order], position
 
 
-def incoming_plain(row_ptr, post, max_delay):
+def incoming_plain(row_ptr, post, max_delay, n_neurons):
     """The plain twin of index_incoming for one group."""
     lo, hi = int(row_ptr[0]), int(row_ptr[-1])
     counts = np.diff(row_ptr)
     segment = np.repeat(np.arange(len(counts)), counts)
     order = np.argsort(post[lo:hi], kind="stable")
-    return lo + order, (segment // max_delay)[order], (segment % max_delay + 1)[order]
+    return lo + order, incoming_key((segment // max_delay)[order], (segment % max_delay + 1)[order], n_neurons)
+
+
+def incoming_key(source, delay_steps, n_neurons):
+    """The key of a plastic synapse in the incoming index: delay * n_neurons - source. With the
+    presynaptic traces of the last L steps in one array of L * n_neurons values (slot-major),
+    the trace of the source as it stood ``delay`` steps before the step in slot ``cur`` is at
+    cur * n_neurons - key (plus L * n_neurons when negative): one index read, no division."""
+    return np.asarray(delay_steps, np.int64) * n_neurons - np.asarray(source, np.int64)
+
+
+def incoming_source_delay(key, n_neurons):
+    """(source, delay in steps) of incoming keys: the inverse of ``incoming_key``."""
+    key = np.asarray(key, np.int64)
+    delay = (key + n_neurons - 1) // n_neurons
+    return delay * n_neurons - key, delay

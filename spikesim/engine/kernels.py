@@ -109,7 +109,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
     (additive, multiplicative) the traces of the neurons that fired; potentiate every plastic
     synapse onto them by the presynaptic trace of its source as it stood ``delay`` steps ago,
     i.e. counting arrivals at the synapse."""
-    in_ptr, in_syn, in_src, in_delay, group_range = incoming
+    in_ptr, in_syn, in_key, group_range = incoming
     group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     L = pre_trace.shape[1]
     cur = n % L
@@ -137,6 +137,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
             x_now[i] = x_before[i] * decay_x
         for i in range(n_neurons):
             y[i] *= decay_y
+        history = pre_trace[tr].reshape(-1)  # slot-major: slot * N + neuron
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
         summed = rule != NEAREST and rule != SPNET
@@ -150,10 +151,11 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
                 post_trace[tr, i] = a_minus
             for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
                 s = np.uint64(in_syn[e])
-                past = cur - in_delay[e]  # the slot of step n - delay, without a division
-                if past < 0:
-                    past += L
-                x = pre_trace[tr, past, np.uint64(in_src[e])]
+                # the trace of the source in the slot of step n - delay (build.synapses.incoming_key)
+                k = cur * n_neurons - in_key[e]
+                if k < 0:
+                    k += L * n_neurons
+                x = history[np.uint64(k)]
                 if rule == SPNET:
                     deriv[s - deriv_start] += x
                 elif rule == MULTIPLICATIVE:

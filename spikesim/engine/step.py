@@ -238,7 +238,7 @@ def simulate(
                     state.v, state.u, state.I,
                     (syn.row_ptr, syn.post, state.weight, syn.group_channel),
                     (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv, deriv_start),
-                    (syn.in_ptr, syn.in_syn, syn.in_src, syn.in_delay, group_range),
+                    (syn.in_ptr, syn.in_syn, syn.in_key, group_range),
                     syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
