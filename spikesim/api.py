@@ -190,9 +190,9 @@ def resume(
     ck = load_checkpoint(checkpoint)
     output = Path(output or ck.output or checkpoint.with_suffix(""))
     network = build(spec_from_yaml(ck.network_yaml))
-    if len(ck.state.weight) != network.synapses.n_synapses or len(ck.state.v) != network.neurons.n:
+    if len(ck.state.weight) != len(network.synapses.weight_store) or len(ck.state.v) != network.neurons.n:
         raise OutputError(f"{checkpoint}: the checkpoint does not fit the network it names")
-    network.synapses.weight = ck.state.weight  # the weights as they stood: no second copy
+    network.synapses.weight_store = ck.state.weight  # the weights as they stood: no second copy
     partial = output.with_name(output.name + ".partial")
     if not partial.exists():
         raise OutputError(f"cannot resume: {partial}, the data before the checkpoint, is missing")

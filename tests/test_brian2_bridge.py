@@ -196,7 +196,7 @@ def test_izhikevich2003_network_after_divergence_agrees_in_statistics(models_dir
     network = _net2003(models_dir, 1000)
     ours = run(network)
     nudged = copy.deepcopy(network)
-    nudged.synapses.weight[:] *= 1 + 1e-9
+    nudged.synapses.weight_store[:] *= 1 + 1e-9
     theirs = run_brian2(nudged)
     first = compare(ours, theirs).first_disagreement_ms
     assert first is not None and 100 <= first <= 900

@@ -179,7 +179,7 @@ def test_polychronization_after_divergence_agrees_in_statistics(models_dir):
     network = _polychronization(models_dir, 2000)
     ours = run(network)
     nudged = copy.deepcopy(network)
-    nudged.synapses.weight[:] *= 1 + 1e-7
+    nudged.synapses.weight_store[:] *= 1 + 1e-7
     theirs = run_brian2(nudged)
     first = compare(ours, theirs).first_disagreement_ms
     assert first is not None and 100 <= first <= 1500

@@ -100,10 +100,68 @@ def test_layout_sorted_by_source_and_delay_and_weights_follow():
     np.testing.assert_array_equal(gen_pre, pre)
     np.testing.assert_array_equal(gen_post, post)
     assert set(np.unique(d)) == set(range(1, 7))
-    assert net.synapses.post.dtype == np.int32 and net.synapses.weight.dtype == np.float64
-    per_synapse = (net.synapses.post.nbytes + net.synapses.weight.nbytes) / net.synapses.n_synapses
+    assert net.synapses.post.dtype == np.int32 and net.synapses.weight_store.dtype == np.float64
+    per_synapse = (net.synapses.post.nbytes + net.synapses.weight_store.nbytes) / net.synapses.n_synapses
     assert per_synapse == 12
 
+
+
+CONSTANT_WEIGHTS = """
+run: {duration_ms: 300, seed: 8, delay_rounding: nearest}
+populations:
+  a: {size: 60, params: {preset: RS}}
+  b: {size: 40, params: {preset: FS}}
+connections:
+  - {name: ab, pre: a, post: b, rule: fixed_outdegree, outdegree: 10, weight: 6, delay_ms: 2}
+  - {name: aa, pre: a, post: a, rule: fixed_outdegree, outdegree: 5, weight: 6, delay_ms: {uniform: {low: 1, high: 4}}}
+  - {name: ba, pre: b, post: a, rule: fixed_outdegree, outdegree: 10, weight: -5, delay_ms: 1,
+     synapse: {type: voltage_jump}}
+  - {name: bb, pre: b, post: b, rule: fixed_outdegree, outdegree: 3, weight: -2, delay_ms: 1,
+     synapse: {type: voltage_jump}}
+  - {name: jitter, pre: a, post: b, rule: fixed_outdegree, outdegree: 4, weight: {uniform: {low: 1, high: 2}},
+     delay_ms: 1, synapse: {type: exp_current, tau_ms: 5}}
+inputs:
+  - {type: random_pulses, target: [a, b], k: 2, amplitude: 25}
+record:
+  weights: [{connection: ab}, {connection: ba}, {connection: jitter}]
+"""
+
+
+def test_static_groups_with_one_constant_weight_store_it_once():
+    """Connections on one channel with the same constant weight share it: 4 bytes per synapse
+    (the target); different constants, or drawn weights, keep a weight per synapse. Spikes and
+    recorded weights do not change."""
+    from spikesim import run
+    from spikesim.engine.reference import simulate_reference
+
+    net = build(spec_from_yaml(CONSTANT_WEIGHTS))
+    syn = net.synapses
+    by_name = {c.label: syn.connection_slots[i][0] for i, c in enumerate(net.spec.connections)}
+    assert by_name["ab"] == by_name["aa"] and by_name["ba"] == by_name["bb"]
+    assert syn.group_weight[by_name["ab"]] == 6.0  # two connections, one weight
+    assert np.isnan(syn.group_weight[by_name["ba"]])  # -5 and -2 on one channel: stored
+    assert np.isnan(syn.group_weight[by_name["jitter"]])  # drawn: stored
+    stored = [g for g in range(len(syn.group_weight)) if np.isnan(syn.group_weight[g])]
+    assert len(syn.weight_store) == sum(int(syn.row_ptr[g, -1] - syn.row_ptr[g, 0]) for g in stored)
+    assert len(syn.weight_store) == 40 * 13 + 60 * 4 < syn.n_synapses == 60 * 15 + 40 * 13 + 60 * 4
+    # the full weights, in table order, are what each connection asked for
+    w, src, groups = syn.weight, syn.sources(), np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    assert np.all(w[groups == by_name["ab"]] == 6.0)
+    assert set(w[groups == by_name["ba"]]) == {-5.0, -2.0}
+    jitter = w[groups == by_name["jitter"]]
+    assert np.all((jitter >= 1) & (jitter < 2)) and len(set(jitter)) == len(jitter)
+    assert np.all(src[groups == by_name["ba"]] >= 60)
+    # kernels (constant weights read once per group) against the twin (a weight per synapse)
+    rec, ref = run(net), simulate_reference(net)
+    t, i = rec.all_spikes()
+    rt = (ref.spike_steps + 1) * net.dt_ms
+    order = np.lexsort((ref.spike_ids, rt))
+    assert len(t) > 200
+    np.testing.assert_array_equal(t, rt[order])
+    np.testing.assert_array_equal(i, ref.spike_ids[order])
+    for plan in net.weight_plans:
+        values = rec.weights[plan.connection].values
+        np.testing.assert_array_equal(values, np.broadcast_to(w[plan.positions], values.shape))
 
 def test_delays_round_only_when_asked():
     from spikesim import SpecError
@@ -168,7 +226,7 @@ def test_layout_kernels_match_their_plain_twins():
     row_ptr = np.concatenate([[0], np.cumsum(counts)])
     fill = row_ptr[:-1].copy()
     post_out, weight_out, position = np.empty(s, np.int32), np.empty(s), np.empty(s, np.int64)
-    scatter(pre, post, weight, delay, d, fill, post_out, weight_out, position)
+    scatter(pre, post, weight, delay, d, fill, post_out, weight_out, 0, position)
     plain = layout_plain(pre, post, weight, delay, n, d)
     for got, want in zip((row_ptr, post_out, weight_out, position), plain):
         np.testing.assert_array_equal(got, want)

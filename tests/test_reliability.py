@@ -194,5 +194,5 @@ def test_memory_estimate_is_close_for_a_real_network():
     net = spikesim.build(s)
     est = estimate_bytes(s)
     assert est["synapse_count"] == pytest.approx(net.synapses.n_synapses, rel=0.1)
-    kept = net.synapses.post.nbytes + net.synapses.weight.nbytes + net.synapses.row_ptr.nbytes
+    kept = net.synapses.post.nbytes + net.synapses.weight_store.nbytes + net.synapses.row_ptr.nbytes
     assert kept <= est["peak"]

@@ -40,6 +40,7 @@ class WeightPlan:
 
     connection: str
     index: int  # of the connection in the description
+    group: int  # the synapse group that holds it
     # positions of its synapses in the synapse table, generation order: an index array, or a
     # slice when they are one run (then the weights are read as a view, without a copy)
     selection: np.ndarray | slice
@@ -61,7 +62,7 @@ class WeightPlan:
         synapses, in generation order; pre and post index the connection's populations."""
         conn = network.spec.connections[self.index]
         table = network.synapses
-        group, _ = table.connection_slots[self.index]
+        group = self.group
         nrn = network.neurons
         pre_ids, post_ids = nrn.global_ids(conn.pre), nrn.global_ids(conn.post)
         local_pre = np.full(nrn.n, -1, np.int32)
@@ -233,7 +234,8 @@ def _weight_plans(spec: NetworkSpec, table: SynapseTable) -> list[WeightPlan]:
         if conn.label in intervals:
             interval = intervals[conn.label]
             steps = 0 if interval is None else int(round(interval / spec.run.dt_ms))
-            plans.append(WeightPlan(conn.label, i, table.connection_slots[i][1], steps))
+            group, selection = table.connection_slots[i]
+            plans.append(WeightPlan(conn.label, i, group, selection, steps))
     return plans
 
 

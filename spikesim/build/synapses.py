@@ -4,8 +4,10 @@ Synapses are split into *groups*: all synapses that act on the same input channe
 voltage jump, or one exponential current per time constant) with the same plasticity rule. Within a
 group they are sorted by (source, delay) in CSR form: the synapses of source j with delay d steps
 are ``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
-``post`` and ``weight``). A static synapse costs 12 bytes (int32 target + float64 weight); the
-per-(source, delay) pointers cost 4 bytes per neuron, delay step and group.
+``post``; the weights are stored per synapse, or once for a static group whose connections have
+one constant weight). A static synapse costs 12 bytes (int32 target + float64 weight), or 4 with
+a constant weight; the per-(source, delay) pointers cost 4 bytes per neuron, delay step and
+group.
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ class SynapseTable:
     max_delay_steps: int  # D >= 1
     row_ptr: np.ndarray  # int32 (int64 beyond 2**31 synapses), (G, N * D + 1)
     post: np.ndarray  # int32 (S,)
-    weight: np.ndarray  # float64 (S,)
+    # weights: a static group whose connections all have one constant weight keeps that number
+    # once (group_weight[g]; NaN for the other groups); the others keep a weight per synapse in
+    # weight_store, synapse s of group g at s - group_weight_offset[g]. ``weight`` gives them all.
+    weight_store: np.ndarray  # float64 (synapses of the groups without a constant weight,)
+    group_weight: np.ndarray  # float64 (G,)
+    group_weight_offset: np.ndarray  # int64 (G,)
     group_channel: np.ndarray  # int64 (G,)
     group_connections: list[list[int]]  # connection indices per group
     # for every connection: (group, positions of its synapses in post/weight, in generation order;
@@ -60,6 +67,27 @@ class SynapseTable:
     @property
     def n_synapses(self) -> int:
         return len(self.post)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The weight of every synapse in table order (a new array: changing it changes nothing)."""
+        out = np.empty(self.n_synapses)
+        for g in range(self.row_ptr.shape[0]):
+            lo, hi = int(self.row_ptr[g, 0]), int(self.row_ptr[g, -1])
+            out[lo:hi] = self.select_weights(self.weight_store, g, slice(lo, hi))
+        return out
+
+    def select_weights(self, store: np.ndarray, group: int, selection: np.ndarray | slice) -> np.ndarray:
+        """The weights of the synapses of ``group`` at the table positions ``selection``, with
+        ``store`` in the place of ``weight_store`` (a run's weights): a view for a slice of
+        stored weights, a read-only broadcast view for a constant weight."""
+        n = selection.stop - selection.start if isinstance(selection, slice) else len(selection)
+        if not np.isnan(self.group_weight[group]):
+            return np.broadcast_to(self.group_weight[group], (n,))
+        off = int(self.group_weight_offset[group])
+        if isinstance(selection, slice):
+            return store[selection.start - off : selection.stop - off]
+        return store[np.asarray(selection) - off]
 
     @property
     def derivative_range(self) -> tuple[int, int]:
@@ -110,6 +138,14 @@ def _as_run(position: np.ndarray) -> np.ndarray | slice:
     return slice(start, start + n)
 
 
+def _constant_weight(weights: list[np.ndarray]) -> float:
+    """The one weight of a group whose connections all have the same constant weight (each a
+    broadcast view of one number, as ``connect`` makes for a constant); NaN otherwise."""
+    values = {float(w[0]) for w in weights if len(w)}
+    constant = all(len(w) == 0 or w.strides[0] == 0 for w in weights)
+    return values.pop() if constant and len(values) == 1 else np.nan
+
+
 def build_table(
     n_neurons: int,
     per_connection: list[Synapses | None],
@@ -146,10 +182,20 @@ def build_table(
     # int32 pointers while the synapses are fewer than 2**31: 4 bytes per neuron and delay step
     row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), index_dtype)
     post = np.empty(n_total, np.int32)
-    weight = np.empty(n_total, np.float64)
+    group_weight = np.full(n_groups, np.nan)
+    for g, members in enumerate(group_connections):
+        if group_rule[g] == STATIC:
+            group_weight[g] = _constant_weight([per_connection[i].weight for i in members])
+    group_size = [sum(len(per_connection[i].pre) for i in members) for members in group_connections]
+    stored = np.isnan(group_weight)
+    weight_store = np.empty(sum(size for size, keep in zip(group_size, stored) if keep), np.float64)
+    no_weights = np.zeros(0, np.float64)
+    group_weight_offset = np.zeros(n_groups, np.int64)
     slots: list[tuple[int, np.ndarray | slice]] = [(0, np.zeros(0, index_dtype))] * len(per_connection)
     offset = 0
+    skipped = 0  # synapses of the constant-weight groups so far: no stored weight
     for g, members in enumerate(group_connections):
+        group_weight_offset[g] = skipped
         fill = np.zeros(n_neurons * max_delay, np.int64)
         for i in members:
             count_keys(per_connection[i].pre, per_connection[i].delay_steps, max_delay, fill)
@@ -161,17 +207,22 @@ def build_table(
             syn = per_connection[i]
             position = np.empty(len(syn.pre) if keep_positions[i] else 0, index_dtype)
             # connections in order, synapses in generation order: a stable counting sort
-            scatter(syn.pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight, position)
+            weight_out = weight_store if stored[g] else no_weights
+            scatter(syn.pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight_out, skipped, position)
             slots[i] = (g, _as_run(position))
             per_connection[i] = None  # placed: its arrays are freed before the next ones are needed
         offset = int(row_ptr[g, -1])
+        if not stored[g]:
+            skipped += group_size[g]
     in_ptr, in_syn, in_key = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
     return SynapseTable(
         n_neurons=n_neurons,
         max_delay_steps=max_delay,
         row_ptr=row_ptr,
         post=post,
-        weight=weight,
+        weight_store=weight_store,
+        group_weight=group_weight,
+        group_weight_offset=group_weight_offset,
         group_channel=group_channel,
         group_connections=group_connections,
         connection_slots=slots,
@@ -217,15 +268,19 @@ def count_keys(pre, delay_steps, max_delay, counts):
 
 
 @njit(cache=True)
-def scatter(pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, position):
-    """Place every synapse at the next free place of its (source, delay), in generation order."""
+def scatter(pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, weight_offset, position):
+    """Place every synapse at the next free place p of its (source, delay), in generation order;
+    its weight at p - weight_offset of ``weight_out`` (none if empty), its p in ``position``
+    (if not empty)."""
     keep = position.shape[0] > 0
+    store = weight_out.shape[0] > 0
     for i in range(pre.shape[0]):
         key = pre[i] * max_delay + delay_steps[i] - 1
         p = fill[key]
         fill[key] = p + 1
         post_out[p] = post[i]
-        weight_out[p] = weight[i]
+        if store:
+            weight_out[p - weight_offset] = weight[i]
         if keep:
             position[i] = p
 

@@ -71,7 +71,7 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
     arrives at step n to its channel; then depress it if it is plastic, by the postsynaptic trace
     as it stands before this step's integration. The current carries the weight from before the
     depression (as spnet.cpp, and Brian2's usual `on_pre` order)."""
-    row_ptr, post, weight, group_channel = syn
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset = syn
     group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     L = hist_count.shape[0]
     # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
@@ -86,24 +86,30 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
                 ch = group_channel[g]
                 rule = group_rule[g]
                 tr = group_trace[g]
+                constant = group_weight[g]
+                if not np.isnan(constant):  # a static group with one weight
+                    for s in range(np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])):
+                        arrivals[ch, np.uint64(post[s])] += constant
+                    continue
+                off = np.uint64(group_weight_offset[g])  # weight of synapse s at s - off
                 # unsigned indices: no wraparound checks in the innermost loop
                 for s in range(np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])):
                     target = np.uint64(post[s])
-                    arrivals[ch, target] += weight[s]
+                    arrivals[ch, target] += weight[s - off]
                     if rule == STATIC:
                         continue
                     y = post_trace[tr, target]
                     if rule == SPNET:
                         deriv[s - deriv_start] -= y
                     elif rule == MULTIPLICATIVE:
-                        w = weight[s]
-                        weight[s] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
+                        w = weight[s - off]
+                        weight[s - off] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
                     else:
-                        weight[s] = clip(weight[s] - y, group_params[g, W_MIN], group_params[g, W_MAX])
+                        weight[s - off] = clip(weight[s - off] - y, group_params[g, W_MIN], group_params[g, W_MAX])
 
 
 @njit(cache=True)
-def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, pre_trace):
+def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_steps, hist_ids, count, pre_trace):
     """Stage 4 of step n for every plastic group: (spnet) apply the derivative when an update
     interval ends with this step; decay the traces by one step; set (nearest, spnet) or increase
     (additive, multiplicative) the traces of the neurons that fired; potentiate every plastic
@@ -120,6 +126,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
         if rule == STATIC:
             continue
         tr = group_trace[g]
+        off = np.uint64(group_weight_offset[g])  # weight of synapse s at s - off
         lo, hi = group_params[g, W_MIN], group_params[g, W_MAX]
         if rule == SPNET and (n + 1) % update_steps[g] == 0:
             drift = group_params[g, DRIFT]
@@ -127,7 +134,7 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
             # the group's synapses are contiguous: one pass in memory order
             for s in range(np.uint64(group_range[g, 0]), np.uint64(group_range[g, 1])):
                 # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
-                weight[s] = clip(weight[s] + (drift + deriv[s - deriv_start]), lo, hi)
+                weight[s - off] = clip(weight[s - off] + (drift + deriv[s - deriv_start]), lo, hi)
                 deriv[s - deriv_start] *= keep
         decay_x = group_params[g, DECAY_PLUS]
         decay_y = group_params[g, DECAY_MINUS]
@@ -159,9 +166,9 @@ def plasticity_step(n, weight, incoming, plast, update_steps, hist_ids, count, p
                 if rule == SPNET:
                     deriv[s - deriv_start] += x
                 elif rule == MULTIPLICATIVE:
-                    weight[s] = clip(weight[s] + x * (hi - weight[s]), lo, hi)
+                    weight[s - off] = clip(weight[s - off] + x * (hi - weight[s - off]), lo, hi)
                 else:
-                    weight[s] = clip(weight[s] + x, lo, hi)
+                    weight[s - off] = clip(weight[s - off] + x, lo, hi)
 
 
 @njit(cache=True)
@@ -320,7 +327,7 @@ def run_steps(
         hist_count[slot] = count
         # 4. plasticity (post side; the pre side happens at delivery)
         if pre_trace.shape[0] > 0:
-            plasticity_step(n, syn[2], incoming, plast, update_steps, hist_ids, count, pre_trace)
+            plasticity_step(n, syn[2], syn[5], incoming, plast, update_steps, hist_ids, count, pre_trace)
         # 5. scheduling is implicit: the history slot is read by deliver() for the next max_delay steps
         # 6. record
         for r in range(trace_neuron.shape[0]):

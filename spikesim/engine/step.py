@@ -67,7 +67,7 @@ class State:
     exp_state: np.ndarray  # (n_exp, N)
     hist_ids: np.ndarray  # int32 (max_delay + 1, N): ids of the spikes of recent steps
     hist_count: np.ndarray  # int64 (max_delay + 1,)
-    weight: np.ndarray  # the network's weights; a copy when plasticity changes them
+    weight: np.ndarray  # the network's stored weights (SynapseTable.weight_store); a copy when plasticity changes them
     deriv: np.ndarray  # spnet's weight derivative sd of the synapses of SynapseTable.derivative_range
     pre_trace: np.ndarray  # (plastic groups, max_delay + 1, N): presynaptic traces of recent steps
     post_trace: np.ndarray  # (plastic groups, N)
@@ -90,7 +90,7 @@ class State:
             hist_ids=np.zeros((slots, n), np.int32),
             hist_count=np.zeros(slots, np.int64),
             # static weights are shared with the network: they never change
-            weight=syn.weight.copy() if syn.plastic and not share_weights else syn.weight,
+            weight=syn.weight_store.copy() if syn.plastic and not share_weights else syn.weight_store,
             deriv=np.zeros(deriv_stop - deriv_start),
             pre_trace=np.zeros((syn.n_traces, slots, n)),
             post_trace=np.zeros((syn.n_traces, n)),
@@ -215,7 +215,7 @@ def simulate(
     try:
         if network.weight_plans and n == 0:  # the weights before the first step, beside the later snapshots
             initial = {
-                plan.connection: WeightSnapshot(np.zeros(1), state.weight[plan.selection][None, :])
+                plan.connection: WeightSnapshot(np.zeros(1), syn.select_weights(state.weight, plan.group, plan.selection)[None, :])
                 for plan in network.weight_plans
             }
             for sink in sinks:
@@ -236,7 +236,7 @@ def simulate(
                     nrn.pop_start, nrn.pop_stop, nrn.pop_form, nrn.pop_scheme,
                     p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
                     state.v, state.u, state.I,
-                    (syn.row_ptr, syn.post, state.weight, syn.group_channel),
+                    (syn.row_ptr, syn.post, state.weight, syn.group_channel, syn.group_weight, syn.group_weight_offset),
                     (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv, deriv_start),
                     (syn.in_ptr, syn.in_syn, syn.in_key, group_range),
                     syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
@@ -297,7 +297,8 @@ def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int
     for plan in network.weight_plans:
         due = stop == total or (plan.interval_steps and stop % plan.interval_steps == 0)
         if due:
-            out[plan.connection] = WeightSnapshot(np.array([stop * network.dt_ms]), weight[plan.selection][None, :])
+            values = network.synapses.select_weights(weight, plan.group, plan.selection)
+            out[plan.connection] = WeightSnapshot(np.array([stop * network.dt_ms]), values[None, :])
     return out
 
 
