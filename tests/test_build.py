@@ -118,6 +118,8 @@ connections:
      synapse: {type: voltage_jump}}
   - {name: bb, pre: b, post: b, rule: fixed_outdegree, outdegree: 3, weight: -2, delay_ms: 1,
      synapse: {type: voltage_jump}}
+  - {name: bc, pre: b, post: a, rule: fixed_outdegree, outdegree: 2, weight: -3, delay_ms: 1,
+     synapse: {type: voltage_jump}}
   - {name: jitter, pre: a, post: b, rule: fixed_outdegree, outdegree: 4, weight: {uniform: {low: 1, high: 2}},
      delay_ms: 1, synapse: {type: exp_current, tau_ms: 5}}
 inputs:
@@ -128,26 +130,33 @@ record:
 
 
 def test_static_groups_with_one_constant_weight_store_it_once():
-    """Connections on one channel with the same constant weight share it: 4 bytes per synapse
-    (the target); different constants, or drawn weights, keep a weight per synapse. Spikes and
-    recorded weights do not change."""
+    """A static connection with a constant weight gets a group of its own, with connections of
+    the same channel and weight, where that saves memory (8 bytes per synapse against 4 per
+    neuron and delay step of pointers): its synapses then cost 4 bytes (the target). Smaller
+    ones, and drawn weights, keep a weight per synapse. Spikes and recorded weights do not
+    change."""
     from spikesim import run
     from spikesim.engine.reference import simulate_reference
 
     net = build(spec_from_yaml(CONSTANT_WEIGHTS))
     syn = net.synapses
     by_name = {c.label: syn.connection_slots[i][0] for i, c in enumerate(net.spec.connections)}
-    assert by_name["ab"] == by_name["aa"] and by_name["ba"] == by_name["bb"]
-    assert syn.group_weight[by_name["ab"]] == 6.0  # two connections, one weight
-    assert np.isnan(syn.group_weight[by_name["ba"]])  # -5 and -2 on one channel: stored
+    pointers = 4 * (100 * syn.max_delay_steps + 1)
+    assert 8 * 40 * 10 > pointers > 8 * 40 * 3  # ba is worth a group, bb and bc are not
+    assert by_name["ab"] == by_name["aa"] and syn.group_weight[by_name["ab"]] == 6.0  # one group, one weight
+    assert syn.group_weight[by_name["ba"]] == -5.0
+    assert by_name["bb"] == by_name["bc"] != by_name["ba"] and np.isnan(syn.group_weight[by_name["bb"]])
     assert np.isnan(syn.group_weight[by_name["jitter"]])  # drawn: stored
     stored = [g for g in range(len(syn.group_weight)) if np.isnan(syn.group_weight[g])]
     assert len(syn.weight_store) == sum(int(syn.row_ptr[g, -1] - syn.row_ptr[g, 0]) for g in stored)
-    assert len(syn.weight_store) == 40 * 13 + 60 * 4 < syn.n_synapses == 60 * 15 + 40 * 13 + 60 * 4
+    assert len(syn.weight_store) == 40 * 3 + 40 * 2 + 60 * 4
+    assert syn.n_synapses == 60 * 15 + 40 * 15 + 60 * 4
     # the full weights, in table order, are what each connection asked for
-    w, src, groups = syn.weight, syn.sources(), np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    w, src = syn.weight, syn.sources()
+    groups = np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
     assert np.all(w[groups == by_name["ab"]] == 6.0)
-    assert set(w[groups == by_name["ba"]]) == {-5.0, -2.0}
+    assert np.all(w[groups == by_name["ba"]] == -5.0)
+    assert set(w[groups == by_name["bb"]]) == {-2.0, -3.0}
     jitter = w[groups == by_name["jitter"]]
     assert np.all((jitter >= 1) & (jitter < 2)) and len(set(jitter)) == len(jitter)
     assert np.all(src[groups == by_name["ba"]] >= 60)
@@ -162,6 +171,7 @@ def test_static_groups_with_one_constant_weight_store_it_once():
     for plan in net.weight_plans:
         values = rec.weights[plan.connection].values
         np.testing.assert_array_equal(values, np.broadcast_to(w[plan.positions], values.shape))
+
 
 def test_delays_round_only_when_asked():
     from spikesim import SpecError
