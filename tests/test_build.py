@@ -290,3 +290,23 @@ def test_freed_arrays_go_back_to_the_system_where_malloc_allows():
     if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
         pytest.skip("mallopt is glibc's")
     assert return_freed_arrays_to_the_system() is True
+
+
+def test_expressions_leave_no_reference_cycles_holding_their_arrays():
+    """The values of a large connection are evaluated block by block; a block's arrays must be
+    freed as soon as it is used, not when the cyclic garbage collector happens to run."""
+    import gc
+    import weakref
+
+    from spikesim.build.expressions import evaluate
+
+    gc.disable()
+    try:
+        r = np.random.default_rng(0).random(1000)
+        alive = weakref.ref(r)
+        out = evaluate("1 + floor((i % 100) / 5) + r * where(i > 3, 2, -1)", {"i": np.arange(1000.0), "r": r}, "x")
+        assert out.shape == (1000,) and out[0] == 1 - r[0]
+        del r
+        assert alive() is None
+    finally:
+        gc.enable()
