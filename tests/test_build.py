@@ -240,6 +240,13 @@ def test_layout_kernels_match_their_plain_twins():
     plain = layout_plain(pre, post, weight, delay, n, d)
     for got, want in zip((row_ptr, post_out, weight_out, position), plain):
         np.testing.assert_array_equal(got, want)
+    # a group that starts at table position 7 after a constant-weight group: its weights are
+    # stored from 0 (weight_offset 7), its targets from 7, no positions kept
+    fill = row_ptr[:-1] + 7
+    post_7, weight_7 = np.empty(s + 7, np.int32), np.empty(s)
+    scatter(pre, post, weight, delay, d, fill, post_7, weight_7, 7, np.zeros(0, np.int64))
+    np.testing.assert_array_equal(post_7[7:], plain[1])
+    np.testing.assert_array_equal(weight_7, plain[2])
     # the index of incoming synapses
     fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n))])[:-1].copy()
     in_syn, in_key = np.empty(s, np.int64), np.empty(s, np.int32)
