@@ -129,7 +129,7 @@ record:
 """
 
 
-def test_static_groups_with_one_constant_weight_store_it_once():
+def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
     """A static connection with a constant weight gets a group of its own, with connections of
     the same channel and weight, where that saves memory (8 bytes per synapse against 4 per
     neuron and delay step of pointers): its synapses then cost 4 bytes (the target). Smaller
@@ -137,6 +137,7 @@ def test_static_groups_with_one_constant_weight_store_it_once():
     change."""
     from spikesim import run
     from spikesim.engine.reference import simulate_reference
+    from spikesim.io.hdf5 import read
 
     net = build(spec_from_yaml(CONSTANT_WEIGHTS))
     syn = net.synapses
@@ -161,16 +162,18 @@ def test_static_groups_with_one_constant_weight_store_it_once():
     assert np.all((jitter >= 1) & (jitter < 2)) and len(set(jitter)) == len(jitter)
     assert np.all(src[groups == by_name["ba"]] >= 60)
     # kernels (constant weights read once per group) against the twin (a weight per synapse)
-    rec, ref = run(net), simulate_reference(net)
+    rec, ref = run(net, tmp_path / "w.h5"), simulate_reference(net)
     t, i = rec.all_spikes()
     rt = (ref.spike_steps + 1) * net.dt_ms
     order = np.lexsort((ref.spike_ids, rt))
     assert len(t) > 200
     np.testing.assert_array_equal(t, rt[order])
     np.testing.assert_array_equal(i, ref.spike_ids[order])
+    in_file = read(tmp_path / "w.h5").weights
     for plan in net.weight_plans:
         values = rec.weights[plan.connection].values
         np.testing.assert_array_equal(values, np.broadcast_to(w[plan.positions], values.shape))
+        np.testing.assert_array_equal(in_file[plan.connection].values, values)
 
 
 def test_delays_round_only_when_asked():

@@ -2,8 +2,11 @@
 
 The estimate counts the arrays a run keeps (synapses, per-(source, delay) pointers, neuron
 state, spike and trace history, plasticity indices) and the peak while connections are generated
-(about 70 bytes per synapse: pair indices, values and the sort that lays them out). Values whose
-range is only known after drawing (expressions, files) count as a delay of one step.
+(about 24 bytes per synapse: the generated pre, post, delay and weight arrays of every connection,
+and the sampling temporaries, beside the table being filled). Measured peaks are lower: 18 bytes
+per synapse in all for 100M static synapses with constant weights, 36 for 10M plastic ones.
+Values whose range is only known after drawing (expressions, files) count as a delay of one
+step.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import psutil
 from ..errors import BuildError
 from ..spec.model import NetworkSpec, Uniform, Values
 
-BUILD_BYTES_PER_SYNAPSE = 70
+BUILD_BYTES_PER_SYNAPSE = 24
 RUN_BYTES_PER_STATIC_SYNAPSE = 12
 EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 24  # incoming index (8), a copy of the weight, spnet's derivative
 NEURON_BYTES = 8 * 24
@@ -62,7 +65,7 @@ def estimate_bytes(spec: NetworkSpec) -> dict[str, int]:
     groups = max(1, len({(str(c.synapse), str(c.plasticity)) for c in spec.connections}))
     items = {
         "synapses": synapses * RUN_BYTES_PER_STATIC_SYNAPSE + plastic * EXTRA_BYTES_PER_PLASTIC_SYNAPSE,
-        "pointers": groups * n * d * 8,
+        "pointers": groups * n * d * 4,  # int32
         "neurons": n * NEURON_BYTES,
         "history": (d + 1) * n * (4 + 8 * n_plastic_groups),
         "inputs": 64 * 2**20 if any(i.type in ("noise", "current_file") for i in spec.inputs) else 0,
