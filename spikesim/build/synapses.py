@@ -1,9 +1,11 @@
 """The compact synapse layout the kernels read.
 
 Synapses are split into *groups*: all synapses that act on the same input channel (current pulse,
-voltage jump, or one exponential current per time constant) with the same plasticity rule. Within a
-group they are sorted by (source, delay) in CSR form: the synapses of source j with delay d steps
-are ``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
+voltage jump, or one exponential current per time constant) with the same plasticity rule; a
+static connection with one constant weight joins a group of that weight, where a group of its
+own saves memory (``_group_keys``). Within a group they are sorted by (source, delay) in CSR
+form: the synapses of source j with delay d steps are
+``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
 ``post``; the weights are stored per synapse, or once for a static group whose connections have
 one constant weight). A static synapse costs 12 bytes (int32 target + float64 weight), or 4 with
 a constant weight; the per-(source, delay) pointers cost 4 bytes per neuron, delay step and
@@ -171,8 +173,8 @@ def build_table(
     rules: dict[str, tuple[int, np.ndarray, int]],
     keep_positions: list[bool],
 ) -> SynapseTable:
-    """Group the connections by (channel, plasticity rule) and lay their synapses out by
-    (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps);
+    """Group the connections by (channel, plasticity rule, constant weight: ``_group_keys``) and
+    lay their synapses out by (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps);
     ``keep_positions[i]`` keeps where the synapses of connection i went (to read their weights).
     Consumes ``per_connection``: each entry is set to None once its synapses are placed."""
     max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
