@@ -17,7 +17,7 @@ from .memory import check_memory
 from .neurons import Neurons, build_neurons
 from .plasticity import rule_key, rule_row
 from .seeds import stream
-from .synapses import CHANNEL_CURRENT, CHANNEL_VOLTAGE, FIRST_EXP_CHANNEL, SynapseTable, build_table
+from .synapses import CHANNEL_CURRENT, CHANNEL_VOLTAGE, FIRST_EXP_CHANNEL, SynapseTable, build_table, selection_size
 
 VARIABLE_CODES = {"v": 0, "u": 1, "I": 2}
 
@@ -48,8 +48,7 @@ class WeightPlan:
 
     @property
     def n_synapses(self) -> int:
-        sel = self.selection
-        return sel.stop - sel.start if isinstance(sel, slice) else len(sel)
+        return selection_size(self.selection)
 
     @property
     def positions(self) -> np.ndarray:

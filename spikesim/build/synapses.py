@@ -83,9 +83,8 @@ class SynapseTable:
         """The weights of the synapses of ``group`` at the table positions ``selection``, with
         ``store`` in the place of ``weight_store`` (a run's weights): a view for a slice of
         stored weights, a read-only broadcast view for a constant weight."""
-        n = selection.stop - selection.start if isinstance(selection, slice) else len(selection)
         if not np.isnan(self.group_weight[group]):
-            return np.broadcast_to(self.group_weight[group], (n,))
+            return np.broadcast_to(self.group_weight[group], (selection_size(selection),))
         off = int(self.group_weight_offset[group])
         if isinstance(selection, slice):
             return store[selection.start - off : selection.stop - off]
@@ -140,12 +139,22 @@ def _as_run(position: np.ndarray) -> np.ndarray | slice:
     return slice(start, start + n)
 
 
+def selection_size(selection: np.ndarray | slice) -> int:
+    """How many table positions an index array or a slice (with start and stop) selects."""
+    return selection.stop - selection.start if isinstance(selection, slice) else len(selection)
+
+
+def _constant_of(weight: np.ndarray) -> float | None:
+    """The weight of a connection whose weights are one constant: a broadcast view of one
+    number, as ``connect`` makes for a constant (None otherwise, and for no synapses)."""
+    return float(weight[0]) if len(weight) and weight.strides[0] == 0 else None
+
+
 def _constant_weight(weights: list[np.ndarray]) -> float:
-    """The one weight of a group whose connections all have the same constant weight (each a
-    broadcast view of one number, as ``connect`` makes for a constant); NaN otherwise."""
-    values = {float(w[0]) for w in weights if len(w)}
-    constant = all(len(w) == 0 or w.strides[0] == 0 for w in weights)
-    return values.pop() if constant and len(values) == 1 else np.nan
+    """The one weight of a group whose connections all have the same constant weight; NaN
+    otherwise."""
+    values = {_constant_of(w) for w in weights if len(w)}
+    return values.pop() if len(values) == 1 and None not in values else np.nan
 
 
 def _group_keys(per_connection, channels, rule_keys, rules, pointers_per_group) -> list[tuple[int, str, float | None]]:
@@ -155,9 +164,8 @@ def _group_keys(per_connection, channels, rule_keys, rules, pointers_per_group) 
     stored per synapse, with the other connections of that channel and rule)."""
     keys = []
     for i, (channel, rule) in enumerate(zip(channels, rule_keys)):
-        w = per_connection[i].weight
-        constant = rules[rule][0] == STATIC and len(w) > 0 and w.strides[0] == 0
-        keys.append((channel, rule, float(w[0]) if constant else None))
+        static = rules[rule][0] == STATIC
+        keys.append((channel, rule, _constant_of(per_connection[i].weight) if static else None))
     size: dict[tuple, int] = {}
     for key, syn in zip(keys, per_connection):
         size[key] = size.get(key, 0) + len(syn.pre)

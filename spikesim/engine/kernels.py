@@ -138,12 +138,9 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
                 deriv[s - deriv_start] *= keep
         decay_x = group_params[g, DECAY_PLUS]
         decay_y = group_params[g, DECAY_MINUS]
-        # one plain loop per array (1-d views): each vectorises on its own
-        x_now, x_before, y = pre_trace[tr, cur], pre_trace[tr, prev], post_trace[tr]
-        for i in range(n_neurons):
-            x_now[i] = x_before[i] * decay_x
-        for i in range(n_neurons):
-            y[i] *= decay_y
+        for i in range(np.uint64(n_neurons)):
+            pre_trace[tr, cur, i] = pre_trace[tr, prev, i] * decay_x
+            post_trace[tr, i] *= decay_y
         history = pre_trace[tr].reshape(-1)  # slot-major: slot * N + neuron
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]

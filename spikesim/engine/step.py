@@ -128,13 +128,17 @@ class RateBinner:
         self.pending = {p: np.asarray(c, np.int64) for p, c in state["pending"].items()}
 
 
+def flush_steps_for(network: Network) -> int:
+    """Steps between flushes: ``run.flush_every_ms``, at least one step."""
+    return max(1, int(round(network.spec.run.flush_every_ms / network.dt_ms)))
+
+
 def chunk_steps_for(network: Network) -> int:
     """Steps per chunk: DEFAULT_CHUNK_STEPS; more for small networks (up to about
     CHUNK_NEURON_STEPS neuron-steps, MAX_CHUNK_STEPS and the flush interval), which spend less
     time handing data over; fewer when the dense inputs or the input events of a chunk would
     need too much memory."""
-    flush_steps = max(1, int(round(network.spec.run.flush_every_ms / network.dt_ms)))
-    longer = min(CHUNK_NEURON_STEPS // max(1, network.neurons.n), MAX_CHUNK_STEPS, flush_steps)
+    longer = min(CHUNK_NEURON_STEPS // max(1, network.neurons.n), MAX_CHUNK_STEPS, flush_steps_for(network))
     steps = max(DEFAULT_CHUNK_STEPS, longer)
     if network.inputs.has_dense:
         steps = min(steps, DEFAULT_CHUNK_STEPS)
@@ -175,7 +179,7 @@ def simulate(
     dt = network.dt_ms
     total = network.n_steps
     chunk_steps = chunk_steps or chunk_steps_for(network)
-    flush_steps = max(1, int(round(spec.run.flush_every_ms / dt)))
+    flush_steps = flush_steps_for(network)
     nrn = network.neurons
     p = nrn.params
     syn = network.synapses

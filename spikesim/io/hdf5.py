@@ -220,9 +220,9 @@ class SpikeFileWriter:
                 _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
         for name, layout in weight_layout.items():
             group = f.create_group(f"weights/{name}")
-            _write_synapses(group, _layout_size(layout), _layout_blocks(layout))
+            _write_synapses(group, self._weight_sizes[name], _layout_blocks(layout))
             _growing(group, "timestamps", np.float64).attrs["units"] = "ms"
-            _growing(group, "values", np.float64, width=_layout_size(layout))
+            _growing(group, "values", np.float64, width=self._weight_sizes[name])
         self._meta = f.create_group("spikesim")
         _write_info(self._meta, self.info)
         self._meta.attrs["status"] = "running"
