@@ -176,7 +176,10 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
 def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -> None:
     """Continue an interrupted run from its CHECKPOINT (OUTPUT.ckpt) to the end."""
     from . import api
+    from .build.memory import return_freed_arrays_to_the_system
     from .engine.checkpoint import load_checkpoint
+
+    return_freed_arrays_to_the_system()  # as `run`: the rebuild's temporaries do not linger
 
     ck = load_checkpoint(checkpoint)
     target = Path(output or ck.output or Path(checkpoint).with_suffix(""))

@@ -66,6 +66,24 @@ def test_kernels_match_reference_spike_for_spike(scheme, dt, seed):
     np.testing.assert_array_equal(recording.traces["exc"]["I"].values, ref.trace[:, 6:9])
 
 
+@pytest.mark.parametrize("jumps", ["input", "none"])
+def test_voltage_jumps_from_inputs_alone_and_networks_without_any(jumps):
+    """The kernels add voltage jumps in a pass of their own, run only where a synapse or an
+    input adds them: an input alone is enough, and a network with none skips it (same spikes as
+    the twin either way)."""
+    text = MIXED.format(scheme="izhikevich", dt=1.0, seed=3).replace("synapse: voltage_jump, ", "")
+    if jumps == "input":
+        text = text.replace("rate_hz: 300, weight: 16}", "rate_hz: 300, weight: 4, synapse: voltage_jump}")
+    network = build(spec_from_yaml(text))
+    assert network.has_voltage_jumps == (jumps == "input")
+    recording = run(network)
+    t, i = kernel_spikes(recording)
+    rt, ri = reference_spikes(network, simulate_reference(network))
+    assert len(t) > 200
+    np.testing.assert_array_equal(t, rt)
+    np.testing.assert_array_equal(i, ri)
+
+
 def test_chunk_size_does_not_change_results():
     from spikesim.engine import simulate
     from spikesim.recording import Recording

@@ -123,6 +123,12 @@ class Network:
     def population_sizes(self) -> dict[str, int]:
         return {p: self.neurons.size(p) for p in self.neurons.names}
 
+    @property
+    def has_voltage_jumps(self) -> bool:
+        """Whether any synapse or input adds voltage jumps."""
+        channels = [int(c) for c in self.synapses.group_channel] + [src.channel for src in self.inputs.sources]
+        return CHANNEL_VOLTAGE in channels
+
 
 def _channel(synapse, taus: list[float]) -> int:
     if isinstance(synapse, ExpCurrent):

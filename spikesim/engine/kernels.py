@@ -23,6 +23,7 @@ from ..build.plasticity import (
     W_MAX,
     W_MIN,
 )
+from ..build.synapses import CHANNEL_VOLTAGE
 
 # status codes returned in status[0]
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
@@ -83,29 +84,44 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
         for q in range(hist_count[slot] - 1, -1, -1):
             seg = hist_ids[slot, q] * max_delay + dd - 1
             for g in range(row_ptr.shape[0]):
+                # unsigned indices: no wraparound checks in the innermost loops
+                first, last = np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])
+                if first == last:  # most (spike, delay) pairs of a group have no synapses
+                    continue
                 ch = group_channel[g]
                 rule = group_rule[g]
                 tr = group_trace[g]
                 constant = group_weight[g]
                 if not np.isnan(constant):  # a static group with one weight
-                    for s in range(np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])):
+                    for s in range(first, last):
                         arrivals[ch, np.uint64(post[s])] += constant
                     continue
                 off = np.uint64(group_weight_offset[g])  # weight of synapse s at s - off
-                # unsigned indices: no wraparound checks in the innermost loop
-                for s in range(np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])):
+                if rule == SPNET:  # the flagship rule: a loop without branches
+                    for s in range(first, last):
+                        target = np.uint64(post[s])
+                        arrivals[ch, target] += weight[s - off]
+                        deriv[s - deriv_start] -= post_trace[tr, target]
+                    continue
+                for s in range(first, last):
                     target = np.uint64(post[s])
                     arrivals[ch, target] += weight[s - off]
                     if rule == STATIC:
                         continue
                     y = post_trace[tr, target]
-                    if rule == SPNET:
-                        deriv[s - deriv_start] -= y
-                    elif rule == MULTIPLICATIVE:
+                    if rule == MULTIPLICATIVE:
                         w = weight[s - off]
                         weight[s - off] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
                     else:
                         weight[s - off] = clip(weight[s - off] - y, group_params[g, W_MIN], group_params[g, W_MAX])
+
+
+@njit(cache=True, inline="always")
+def scaled(x, factor, out):
+    """out = x * factor, element by element (out may be x): a loop of its own over two
+    one-dimensional arrays, which LLVM vectorises."""
+    for i in range(np.uint64(x.shape[0])):
+        out[i] = x[i] * factor
 
 
 @njit(cache=True)
@@ -136,11 +152,8 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
                 # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
                 weight[s - off] = clip(weight[s - off] + (drift + deriv[s - deriv_start]), lo, hi)
                 deriv[s - deriv_start] *= keep
-        decay_x = group_params[g, DECAY_PLUS]
-        decay_y = group_params[g, DECAY_MINUS]
-        for i in range(np.uint64(n_neurons)):
-            pre_trace[tr, cur, i] = pre_trace[tr, prev, i] * decay_x
-            post_trace[tr, i] *= decay_y
+        scaled(pre_trace[tr, prev], group_params[g, DECAY_PLUS], pre_trace[tr, cur])
+        scaled(post_trace[tr], group_params[g, DECAY_MINUS], post_trace[tr])
         history = pre_trace[tr].reshape(-1)  # slot-major: slot * N + neuron
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
@@ -192,11 +205,21 @@ def sum_input(j, arrivals, has_bias, dense, bias, exp_state, exp_decay):
             arrivals[0, i] += exp_state[x, i]
 
 
+@njit(cache=True)
+def add_voltage_jumps(v, arrivals):
+    """Stage 1 for voltage jumps: v += the jumps arriving at this step (then zeroed). A pass of
+    its own, run only in networks that have voltage jumps, so the neuron loop does not read an
+    empty channel."""
+    for i in range(np.uint64(v.shape[0])):
+        v[i] += arrivals[CHANNEL_VOLTAGE, i]
+        arrivals[CHANNEL_VOLTAGE, i] = 0.0
+
+
 @njit(cache=True, inline="always")
 def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
     """Stages 2-3 for neurons lo..hi-1 of one population: I is the summed input (then zeroed);
-    voltage jumps go to v; the step is integrated, and a neuron reaching vpeak is reset and
-    marked in ``spiked``. The loop has no exits, calls or scattered writes (the spikes are
+    the step is integrated (voltage jumps are in v already: ``add_voltage_jumps``), and a
+    neuron reaching vpeak is reset and marked in ``spiked``. The loop has no exits, calls or scattered writes (the spikes are
     collected afterwards from ``spiked``): that keeps it several times faster. A state that
     stops being finite is not reset, so it can be found and reported.
     Returns whether any state is not finite."""
@@ -206,10 +229,8 @@ def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt,
     for i in range(np.uint64(lo), np.uint64(hi)):
         current = arrivals[0, i]
         arrivals[0, i] = 0.0
-        vi = v[i] + arrivals[1, i]
-        arrivals[1, i] = 0.0
         I[i] = current
-        vi, ui = integrate_neuron(form, scheme, dt, vi, u[i], current, a[i], b[i], k[i], C[i], vr[i], vt[i])
+        vi, ui = integrate_neuron(form, scheme, dt, v[i], u[i], current, a[i], b[i], k[i], C[i], vr[i], vt[i])
         # threshold and reset, branch-free (`&`, not the short-circuit `and`)
         finite = (abs(vi) < np.inf) & (abs(ui) < np.inf)
         fire = (vi >= vpeak[i]) & finite
@@ -259,6 +280,7 @@ def run_steps(
     dense,
     bias,
     has_bias,
+    has_jumps,
     trace_neuron,
     trace_variable,
     trace_out,
@@ -289,6 +311,8 @@ def run_steps(
             arrivals[ev_channel[e], ev_neuron[e]] += ev_weight[e]
         deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals)
         sum_input(j, arrivals, has_bias, dense, bias, exp_state, exp_decay)
+        if has_jumps:
+            add_voltage_jumps(v, arrivals)
         # 2-3. integrate, threshold and reset; spikes go to the history slot of step n
         slot = n % L
         bad = False

@@ -203,6 +203,7 @@ def simulate(
             breakpoints.update(range(every, total, every))
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
+    has_jumps = network.has_voltage_jumps
     group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
     deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
@@ -247,7 +248,7 @@ def simulate(
                     decay, state.exp_state, arrivals, state.hist_ids, state.hist_count,
                     inputs.ev_ptr[j0:] - inputs.ev_ptr[j0], inputs.ev_neuron[inputs.ev_ptr[j0]:],
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
-                    inputs.dense[j0:], inputs.bias, has_bias,
+                    inputs.dense[j0:], inputs.bias, has_bias, has_jumps,
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
                     spike_step, spike_id, status,
                 )  # fmt: skip

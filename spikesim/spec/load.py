@@ -108,7 +108,9 @@ def load(path: str | Path) -> NetworkSpec:
 
 def spec_to_yaml(spec: NetworkSpec) -> str:
     """The resolved description as YAML (defaults filled in), as stored in output files."""
-    return yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
+    # libyaml's emitter where PyYAML has it: the same text, several times faster
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(spec.model_dump(mode="json", exclude_none=True), Dumper=dumper, sort_keys=False)
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:
