@@ -219,9 +219,10 @@ def add_voltage_jumps(v, arrivals):
 def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked):
     """Stages 2-3 for neurons lo..hi-1 of one population: I is the summed input (then zeroed);
     the step is integrated (voltage jumps are in v already: ``add_voltage_jumps``), and a
-    neuron reaching vpeak is reset and marked in ``spiked``. The loop has no exits, calls or scattered writes (the spikes are
-    collected afterwards from ``spiked``): that keeps it several times faster. A state that
-    stops being finite is not reset, so it can be found and reported.
+    neuron reaching vpeak is reset and marked in ``spiked``. The loop has no exits, calls or
+    scattered writes (the spikes are collected afterwards from ``spiked``): that keeps it
+    several times faster. A state that stops being finite is not reset, so it can be found and
+    reported.
     Returns whether any state is not finite."""
     bad = False
     # Unsigned bounds: Numba then knows no index is negative and drops the wraparound check on
