@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .engine import simulate
 from .errors import OutputError
 from .recording import Chunk, Recording, RunInfo
 from .spec import NetworkSpec, load, spec_from_yaml, spec_to_yaml
+
+if TYPE_CHECKING:
+    from .engine.checkpoint import Checkpoint
 
 
 def versions() -> dict[str, str]:
@@ -172,6 +175,12 @@ def run_to_file(
     return summary
 
 
+def resume_output(checkpoint: str | Path, ck: Checkpoint, output: str | Path | None = None) -> Path:
+    """The file a resumed run completes: ``output``, else the run's own output, else the
+    checkpoint's path without its suffix."""
+    return Path(output or ck.output or Path(checkpoint).with_suffix(""))
+
+
 def resume(
     checkpoint: str | Path,
     output: str | Path | None = None,
@@ -179,16 +188,18 @@ def resume(
     on_chunk: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], int] | None = None,
     checkpoint_every_ms: float | None = None,
+    loaded: Checkpoint | None = None,
 ) -> RunSummary:
     """Continue a run from its checkpoint to the end, giving the same data, bit for bit, as a run
     that was never stopped. The data recorded before the checkpoint is taken from the run's
-    ``<output>.partial`` file; the complete file appears under ``output``."""
+    ``<output>.partial`` file; the complete file appears under ``output``. ``loaded`` is the
+    checkpoint already read from ``checkpoint`` (it is then not read again)."""
     from .engine.checkpoint import load_checkpoint
     from .io.hdf5 import read
 
     checkpoint = Path(checkpoint)
-    ck = load_checkpoint(checkpoint)
-    output = Path(output or ck.output or checkpoint.with_suffix(""))
+    ck = loaded if loaded is not None else load_checkpoint(checkpoint)
+    output = resume_output(checkpoint, ck, output)
     network = build(spec_from_yaml(ck.network_yaml))
     if len(ck.state.weight) != len(network.synapses.weight_store) or len(ck.state.v) != network.neurons.n:
         raise OutputError(f"{checkpoint}: the checkpoint does not fit the network it names")

@@ -181,15 +181,15 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -
 
     return_freed_arrays_to_the_system()  # as `run`: the rebuild's temporaries do not linger
 
-    ck = load_checkpoint(checkpoint)
-    target = Path(output or ck.output or Path(checkpoint).with_suffix(""))
+    ck = load_checkpoint(checkpoint)  # read once: api.resume is handed it
+    target = api.resume_output(checkpoint, ck, output)
     from .spec import spec_from_yaml
 
     spec = spec_from_yaml(ck.network_yaml)
     total = int(round(spec.run.duration_ms / spec.run.dt_ms))
     summary = _simulate_to_file(
         lambda update, stop: api.resume(
-            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms
+            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck
         ),
         target,
         quiet,
