@@ -134,7 +134,7 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
     OUTPUT.partial, marked interrupted, and the exit status is 130 or 143."""
     from . import api
     from .build import build
-    from .build.memory import return_freed_arrays_to_the_system
+    from .build.memory import return_freed_arrays_to_the_system, reuse_freed_arrays_during_the_run
     from .spec import load
 
     return_freed_arrays_to_the_system()  # this process is the run's: keep the build's peak from lingering
@@ -154,6 +154,7 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
     started = time.perf_counter()
     net = build(spec, memory_check=not ignore_memory_check)
     build_s = time.perf_counter() - started
+    reuse_freed_arrays_during_the_run()  # the build's temporaries are gone: chunks reuse memory
     summary = _simulate_to_file(
         lambda update, stop: api.run_to_file(
             net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms,

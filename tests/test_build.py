@@ -302,6 +302,36 @@ def test_freed_arrays_go_back_to_the_system_where_malloc_allows():
     assert return_freed_arrays_to_the_system() is True
 
 
+def test_a_run_reuses_freed_arrays_instead_of_faulting_in_fresh_pages():
+    """After the build, ``reuse_freed_arrays_during_the_run`` puts malloc back to serving
+    chunk-sized arrays from its heap: allocating and freeing one 1 MiB array again and again then
+    costs next to no page faults, where the build's setting maps fresh pages every time. In a
+    process of its own: the settings are process-wide."""
+    import platform
+    import subprocess
+    import sys
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        pytest.skip("mallopt is glibc's")
+    script = """
+import resource, numpy as np
+from spikesim.build.memory import return_freed_arrays_to_the_system, reuse_freed_arrays_during_the_run
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(50):
+        np.ones(1 << 17)  # 1 MiB, freed at once
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+assert return_freed_arrays_to_the_system()
+build = faults()
+assert reuse_freed_arrays_during_the_run()
+faults()  # the heap grows once
+print(build, faults())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    build, run = map(int, out.split())
+    assert build >= 50 * 200 and run < 50, (build, run)
+
+
 def test_expressions_leave_no_reference_cycles_holding_their_arrays():
     """The values of a large connection are evaluated block by block; a block's arrays must be
     freed as soon as it is used, not when the cyclic garbage collector happens to run."""

@@ -101,6 +101,40 @@ def test_chunk_size_does_not_change_results():
 
 
 
+@pytest.mark.parametrize("n_pops", [1, 3, 20])
+@pytest.mark.parametrize("per_step", [True, False])
+def test_spikes_split_by_population_as_the_plain_twin(n_pops, per_step):
+    """kernels.split_spikes (one pass; per population: local ids, times, counts per step) gives
+    what the plain twin gives: step.split_by_population, (step + 1) dt and np.bincount; with a
+    few populations (one comparison per boundary) and many (a binary search)."""
+    from types import SimpleNamespace
+
+    from spikesim.engine.kernels import split_spikes
+    from spikesim.engine.step import split_by_population
+
+    rng = np.random.default_rng(n_pops)
+    sizes = rng.integers(1, 9, n_pops)
+    stops = np.cumsum(sizes)
+    names = [f"p{k}" for k in range(n_pops)]
+    starts = stops - sizes
+    neurons = SimpleNamespace(names=names, slice=lambda p: slice(int(starts[names.index(p)]), int(stops[names.index(p)])))
+    first, n_steps, dt = 40, 25, 0.25
+    fired = rng.random((n_steps, stops[-1])) < 0.3  # in the kernel's order: by step, then by id
+    steps, ids = np.nonzero(fired)
+    steps = steps + first
+    offsets, local, times_ms, counts = split_spikes(steps, ids, stops, first, n_steps, dt, per_step)
+    assert offsets[-1] == len(ids) > 0
+    twin = list(split_by_population(SimpleNamespace(neurons=neurons), steps, ids))
+    for p, (pop, twin_local, twin_steps) in enumerate(twin):
+        part = slice(offsets[p], offsets[p + 1])
+        assert pop == names[p] and local.dtype == np.uint64
+        np.testing.assert_array_equal(local[part], twin_local)
+        np.testing.assert_array_equal(times_ms[part], (twin_steps + 1) * dt)
+        if per_step:
+            np.testing.assert_array_equal(counts[p], np.bincount(twin_steps - first, minlength=n_steps))
+    assert counts.shape == ((n_pops, n_steps) if per_step else (n_pops, 0))
+
+
 def test_chunks_are_longer_for_small_networks_up_to_the_flush_interval():
     from spikesim.engine.step import DEFAULT_CHUNK_STEPS, MAX_CHUNK_STEPS, chunk_steps_for
 

