@@ -365,6 +365,18 @@ def run_steps(
     return n_steps, n_spikes
 
 
+@njit(cache=True, inline="always")
+def population_of(i, pop_stop):
+    """The population of neuron i (pop_stop: the populations' ends): a comparison with each
+    boundary, without branches, for a few populations; a binary search for many."""
+    if pop_stop.shape[0] <= 16:
+        p = 0
+        for k in range(pop_stop.shape[0] - 1):
+            p += i >= pop_stop[k]
+        return p
+    return np.searchsorted(pop_stop, i, side="right")
+
+
 @njit(cache=True)
 def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
     """Stage 6, after a kernel call: its spikes (step, global id) by population, in one pass.
@@ -375,17 +387,9 @@ def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
     in step first + j (an empty array unless ``per_step``). The plain twin is
     ``step.split_by_population`` with ``np.bincount``."""
     n_pops = pop_stop.shape[0]
-    if n_pops <= 16:  # a few populations: compare with each boundary, without branches
-        pop = np.zeros(ids.shape[0], np.int64)
-        for k in range(n_pops - 1):
-            stop = pop_stop[k]
-            for q in range(ids.shape[0]):
-                pop[q] += ids[q] >= stop
-    else:
-        pop = np.searchsorted(pop_stop, ids, side="right")
     offsets = np.zeros(n_pops + 1, np.int64)
-    for q in range(pop.shape[0]):
-        offsets[pop[q] + 1] += 1
+    for q in range(ids.shape[0]):
+        offsets[population_of(ids[q], pop_stop) + 1] += 1
     for p in range(n_pops):
         offsets[p + 1] += offsets[p]
     fill = offsets[:-1].copy()
@@ -393,7 +397,7 @@ def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
     times_ms = np.empty(ids.shape[0])
     counts = np.zeros((n_pops, n_steps if per_step else 0), np.int64)
     for q in range(ids.shape[0]):
-        p = pop[q]
+        p = population_of(ids[q], pop_stop)
         e = fill[p]
         fill[p] = e + 1
         local[e] = ids[q] - (pop_stop[p - 1] if p > 0 else 0)
