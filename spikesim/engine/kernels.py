@@ -166,22 +166,16 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
             else:
                 pre_trace[tr, cur, i] = a_plus
                 post_trace[tr, i] = a_minus
-            # the trace of each source in the slot of step n - delay: slot-major index
-            # cur * N - in_key[e], wrapped into the history (build.synapses.incoming_key)
-            if rule == SPNET:  # the flagship rule: a loop without branches
-                for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
-                    k = cur * n_neurons - in_key[e]
-                    if k < 0:
-                        k += L * n_neurons
-                    deriv[np.uint64(in_syn[e]) - deriv_start] += history[np.uint64(k)]
-                continue
             for e in range(np.uint64(in_ptr[g, i]), np.uint64(in_ptr[g, i + 1])):
                 s = np.uint64(in_syn[e])
+                # the trace of the source in the slot of step n - delay (build.synapses.incoming_key)
                 k = cur * n_neurons - in_key[e]
                 if k < 0:
                     k += L * n_neurons
                 x = history[np.uint64(k)]
-                if rule == MULTIPLICATIVE:
+                if rule == SPNET:
+                    deriv[s - deriv_start] += x
+                elif rule == MULTIPLICATIVE:
                     weight[s - off] = clip(weight[s - off] + x * (hi - weight[s - off]), lo, hi)
                 else:
                     weight[s - off] = clip(weight[s - off] + x, lo, hi)
