@@ -210,6 +210,7 @@ def simulate(
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
     status = np.zeros(2, np.int64)
+    spiked = np.zeros((nrn.n + 7) // 8 * 8, np.bool_)  # the kernel's scratch: 8-byte words
     n = state.step
     last_flush = n
 
@@ -250,7 +251,7 @@ def simulate(
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
                     inputs.dense[j0:], inputs.bias, has_bias, has_jumps,
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
-                    spike_step, spike_id, status,
+                    spike_step, spike_id, status, spiked,
                 )  # fmt: skip
                 _emit(
                     network, sinks, binner, n, n + done, spike_step[:count], spike_id[:count],
