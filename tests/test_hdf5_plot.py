@@ -195,6 +195,30 @@ def test_writer_copies_chunks_whose_buffers_are_reused(tmp_path):
     assert_same(read(tmp_path / "run.h5"), want)
 
 
+def test_appends_across_flushes_grow_every_dataset_in_order(tmp_path):
+    """Chunks flushed one by one land one after the other (the writer keeps each dataset's
+    length itself), a trace of no neurons included: its rows have no columns."""
+    chunks = make_chunks()
+    empty = np.zeros(0, dtype=np.uint64)
+    for chunk in chunks:
+        times = chunk.traces["exc"]["v"].times_ms
+        chunk.traces["inh"] = {"u": Trace(times, empty, np.zeros((len(times), 0)))}
+    writer = SpikeFileWriter(tmp_path / "run.h5", make_info(), {"exc": {"v": TRACE_IDS}, "inh": {"u": empty}}, RATE_BIN_MS)
+    for k, chunk in enumerate(chunks):
+        writer.write(chunk)
+        writer.flush(chunk.stop_step - 1)
+        with h5py.File(writer.partial_path, "r", locking=False) as f:
+            assert f["traces/exc/v/data"].shape == ((k + 1) * STEPS_PER_CHUNK, len(TRACE_IDS))
+            assert f["traces/inh/u/data"].shape == ((k + 1) * STEPS_PER_CHUNK, 0)
+    writer.close("complete", N_CHUNKS * STEPS_PER_CHUNK - 1)
+    got = read(tmp_path / "run.h5")
+    want = [c.spikes["exc"].times_ms for c in chunks]
+    np.testing.assert_array_equal(got.spikes["exc"].times_ms, np.concatenate(want))
+    np.testing.assert_array_equal(got.traces["exc"]["v"].values, np.concatenate([c.traces["exc"]["v"].values for c in chunks]))
+    assert got.traces["inh"]["u"].values.shape == (N_CHUNKS * STEPS_PER_CHUNK, 0)
+    np.testing.assert_array_equal(got.traces["inh"]["u"].times_ms, np.concatenate([c.traces["exc"]["v"].times_ms for c in chunks]))
+
+
 CRASHING_WRITER = textwrap.dedent(
     """
     import os, pickle, signal, sys

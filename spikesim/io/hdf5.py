@@ -107,6 +107,7 @@ class SpikeFileWriter:
         }
         self._check_layout()
         self._pending: dict[str, list[np.ndarray]] = {}
+        self._appenders: dict[str, _Appender] = {}
         self._pending_bytes = 0
         self._file: h5py.File | None = None
         try:
@@ -274,13 +275,19 @@ class SpikeFileWriter:
         self._write_pending()
         self._file.flush()
 
+    def _appender(self, name: str) -> "_Appender":
+        appender = self._appenders.get(name)
+        if appender is None:
+            appender = self._appenders[name] = _Appender(self._file[name])
+        return appender
+
     def _append_all(self, items: list[tuple[str, np.ndarray]]) -> None:
         for name, values in items:
-            _append(self._file[name], values)
+            self._appender(name).append(values)
 
     def _write_pending(self) -> None:
         for name, parts in self._pending.items():
-            _append(self._file[name], np.concatenate(parts, axis=0))
+            self._appender(name).append(np.concatenate(parts, axis=0))
         self._pending.clear()
         self._pending_bytes = 0
 
@@ -355,17 +362,31 @@ def _write_synapses(group: h5py.Group, n: int, blocks) -> None:
         raise ValueError(f"the weight layout gave {start} synapses, expected {n}")
 
 
-def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
-    start = dataset.shape[0]
-    dataset.resize(start + len(values), axis=0)
-    values = np.ascontiguousarray(values, dtype=dataset.dtype)
-    if values.size == 0:
-        return
-    # the low-level write: a third of the high-level indexing's cost per call, which adds up
-    # over the many small appends of a long run
-    space = dataset.id.get_space()
-    space.select_hyperslab((start,) + (0,) * (values.ndim - 1), values.shape)
-    dataset.id.write(h5py.h5s.create_simple(values.shape), space, values)
+class _Appender:
+    """Appends rows to one growing dataset through HDF5's low-level calls, keeping its length
+    and dtype: a third of the cost of h5py's lookups, resizing and indexing per append, which
+    add up over the many small appends of a long run."""
+
+    __slots__ = ("dataset", "dtype", "length", "row_shape")
+
+    def __init__(self, dataset: h5py.Dataset):
+        self.dataset = dataset
+        self.dtype = dataset.dtype
+        self.length = dataset.shape[0]
+        self.row_shape = dataset.shape[1:]
+
+    def append(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if len(values) == 0:
+            return
+        start = self.length
+        self.dataset.id.set_extent((start + len(values),) + self.row_shape)
+        self.length = start + len(values)
+        if values.size == 0:  # rows of no columns: a trace of no neurons
+            return
+        space = self.dataset.id.get_space()
+        space.select_hyperslab((start,) + (0,) * (values.ndim - 1), values.shape)
+        self.dataset.id.write(h5py.h5s.create_simple(values.shape), space, values)
 
 
 def _write_info(group: h5py.Group, info: RunInfo) -> None:
