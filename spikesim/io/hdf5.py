@@ -64,6 +64,9 @@ SPILL_BYTES = 64 * 2**20
 # 1 MiB default chunk cache, and few chunks for long runs.
 _CHUNK_ELEMENTS = 8192
 _WIDE_CHUNK = 1 << 17
+# Chunk cache of each open dataset (HDF5's default: 1 MiB). The writer keeps its growing datasets
+# open, and an append only ever revisits the last, partly filled chunk.
+_CHUNK_CACHE_BYTES = 4 * 8 * _CHUNK_ELEMENTS
 
 
 def _one_line(error: BaseException) -> str:
@@ -114,7 +117,7 @@ class SpikeFileWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.partial_path.unlink(missing_ok=True)
             # unlocked, as readers open it: `spikesim info` may look at a running file
-            self._file = h5py.File(self.partial_path, "w", libver=LIBVER, locking=False)
+            self._file = h5py.File(self.partial_path, "w", libver=LIBVER, locking=False, rdcc_nbytes=_CHUNK_CACHE_BYTES)
             self._create_layout(weight_layout)
             self._file.flush()
         except (OSError, RuntimeError) as error:
