@@ -29,7 +29,6 @@ from ..build.plasticity import (
 from ..build.synapses import CHANNEL_VOLTAGE
 
 
-
 def _no_runtime() -> dict:
     """Numba options that compile a kernel without Numba's runtime (no allocation, no reference
     counting); none where this Numba version lacks the option (the kernel is then compiled as

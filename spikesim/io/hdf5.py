@@ -60,8 +60,8 @@ LIBVER = ("v108", "v110")
 # Bytes of received data kept in memory before it is written without waiting for a flush.
 SPILL_BYTES = 64 * 2**20
 
-# Elements per HDF5 chunk of the growing datasets: 64 KiB of float64, well below the
-# 1 MiB default chunk cache, and few chunks for long runs.
+# Elements per HDF5 chunk of the growing datasets: 64 KiB of float64, a quarter of the chunk
+# cache below, and few chunks for long runs.
 _CHUNK_ELEMENTS = 8192
 _WIDE_CHUNK = 1 << 17
 # Chunk cache of each open dataset (HDF5's default: 1 MiB). The writer keeps its growing datasets
