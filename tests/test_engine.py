@@ -135,6 +135,28 @@ def test_spikes_split_by_population_as_the_plain_twin(n_pops, per_step):
     assert counts.shape == ((n_pops, n_steps) if per_step else (n_pops, 0))
 
 
+def test_a_kernel_asking_for_512_bit_vectors_carries_the_attribute_and_computes_the_same():
+    """prefer_512_bit_vectors puts LLVM's string attribute on the calling function (llvmlite's
+    attribute set refuses it by name), and the loop gives what NumPy gives, bit for bit."""
+    from numba import njit
+
+    from spikesim.engine.kernels import prefer_512_bit_vectors
+
+    @njit
+    def update(v, u, I):
+        prefer_512_bit_vectors()
+        for i in range(np.uint64(v.shape[0])):
+            v[i] = v[i] + 0.5 * (0.04 * (v[i] * v[i]) + 5.0 * v[i] + 140.0 - u[i] + I[i])
+
+    rng = np.random.default_rng(3)
+    v, u, I = rng.uniform(-80, 30, 1001), rng.uniform(-20, 5, 1001), rng.normal(0, 5, 1001)
+    expected = v + 0.5 * (0.04 * (v * v) + 5.0 * v + 140.0 - u + I)
+    update(v, u, I)
+    np.testing.assert_array_equal(v, expected)
+    (ir,) = update.inspect_llvm().values()
+    assert '"prefer-vector-width"="512"' in ir
+
+
 def test_chunks_are_longer_for_small_networks_up_to_the_flush_interval():
     from spikesim.engine.step import DEFAULT_CHUNK_STEPS, MAX_CHUNK_STEPS, chunk_steps_for
 

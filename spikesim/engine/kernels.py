@@ -4,13 +4,15 @@
 Kernels work in place on arrays and allocate nothing inside the time loop. ``run_steps`` is
 compiled without Numba's runtime (``NO_RUNTIME``), so it cannot allocate, and Numba then counts no
 references to the arrays it passes around: with the runtime, that counting took about 7 % of
-spnet's loop. The per-step helpers it calls are inlined into it for the same reason.
+spnet's loop. The per-step helpers it calls are inlined into it for the same reason, and its
+loops are vectorised 512 bits wide where the CPU has AVX-512 (``prefer_512_bit_vectors``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from ..build.plasticity import (
     A_MINUS,
@@ -39,6 +41,22 @@ def _no_runtime() -> dict:
 
 
 NO_RUNTIME = _no_runtime()
+
+
+@intrinsic
+def prefer_512_bit_vectors(typingctx):
+    """Called in a kernel: LLVM vectorises that kernel's loops 512 bits wide where the CPU has
+    AVX-512 (its default there is 256 bits; elsewhere this changes nothing). The neuron update
+    is bound by arithmetic: spnet 1000's neuron loop alone goes from 0.087 to 0.064 s per 60 s
+    simulated. Results do not change: the vectorised loops compute element by element, and
+    nothing is reassociated. llvmlite's attribute set takes keywords only, so the LLVM string
+    attribute is added past its check."""
+
+    def codegen(context, builder, signature, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
 
 # status codes returned in status[0]
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
@@ -133,10 +151,18 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
 
 @njit(cache=True, inline="always")
 def scaled(x, factor, out):
-    """out = x * factor, element by element (out may be x): a loop of its own over two
-    one-dimensional arrays, which LLVM vectorises."""
+    """out = x * factor, element by element: a loop of its own over two one-dimensional arrays,
+    which LLVM vectorises."""
     for i in range(np.uint64(x.shape[0])):
         out[i] = x[i] * factor
+
+
+@njit(cache=True, inline="always")
+def scale(x, factor):
+    """x *= factor, element by element, in place: one array, a faster loop than ``scaled`` with
+    out = x."""
+    for i in range(np.uint64(x.shape[0])):
+        x[i] *= factor
 
 
 @njit(cache=True, inline="always")
@@ -168,7 +194,7 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
                 weight[s - off] = clip(weight[s - off] + (drift + deriv[s - deriv_start]), lo, hi)
                 deriv[s - deriv_start] *= keep
         scaled(pre_trace[tr, prev], group_params[g, DECAY_PLUS], pre_trace[tr, cur])
-        scaled(post_trace[tr], group_params[g, DECAY_MINUS], post_trace[tr])
+        scale(post_trace[tr], group_params[g, DECAY_MINUS])
         history = pre_trace[tr].reshape(-1)  # slot-major: slot * N + neuron
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
@@ -316,6 +342,7 @@ def run_steps(
     status[0] = OK
     # ``spiked``: the caller's scratch, zeros padded to whole 8-byte words, read as ``flags``
     flags = spiked.view(np.uint64)
+    prefer_512_bit_vectors()
     for j in range(n_steps):
         if n_spikes + n_neurons > spike_step.shape[0]:
             status[0] = SPIKE_BUFFER_FULL
