@@ -1,4 +1,5 @@
-"""Machine bounds for the parts of a step, measured with minimal Numba loops (no spikesim code).
+"""Machine bounds for the parts of a step, measured with minimal Numba loops (no spikesim code
+but its request for 512-bit vectors, so that the vectorised bound uses the same vector width).
 
     python benchmarks/bounds_child.py JOB_JSON RESULT_PATH      (JOB: {"n": N, ...})
 
@@ -25,11 +26,14 @@ import numpy as np
 from common import child_args, log, write_result
 from numba import njit
 
+from spikesim.engine.kernels import prefer_512_bit_vectors
+
 
 @njit(cache=False)
 def neuron_steps(steps, v, u, I, a, b, c, d, vpeak, ids):
     """Two passes per step: the update (vectorisable: no early exit, a non-finite flag), then
     threshold, reset and the list of spiking neurons. The same arithmetic as spikesim's."""
+    prefer_512_bit_vectors()
     total = 0
     for _ in range(steps):
         bad = False
