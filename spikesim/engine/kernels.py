@@ -58,6 +58,7 @@ def prefer_512_bit_vectors(typingctx):
 
     return types.none(), codegen
 
+
 # status codes returned in status[0]
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 
