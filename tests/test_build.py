@@ -105,7 +105,6 @@ def test_layout_sorted_by_source_and_delay_and_weights_follow():
     assert per_synapse == 12
 
 
-
 CONSTANT_WEIGHTS = """
 run: {duration_ms: 300, seed: 8, delay_rounding: nearest}
 populations:

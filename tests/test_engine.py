@@ -100,7 +100,6 @@ def test_chunk_size_does_not_change_results():
         np.testing.assert_array_equal(i, results[0][1])
 
 
-
 @pytest.mark.parametrize("n_pops", [1, 3, 20])
 @pytest.mark.parametrize("per_step", [True, False])
 def test_spikes_split_by_population_as_the_plain_twin(n_pops, per_step):
@@ -175,6 +174,7 @@ inputs: {inputs}
     assert chunk(1000, 500) == DEFAULT_CHUNK_STEPS
     # dense inputs (a buffer of chunk x N values) keep the default
     assert chunk(1000, 10000, "[{type: noise, target: p, sd: 5}]") == DEFAULT_CHUNK_STEPS
+
 
 ONE = """
 run: {{duration_ms: {T}, dt_ms: {dt}}}
