@@ -60,6 +60,32 @@ def outdegree_by_population(network) -> dict[str, float]:
     return {p: float(out[network.neurons.slice(p)].mean()) for p in network.neurons.names}
 
 
+def plastic_groups(network) -> list[int]:
+    syn = network.synapses
+    return [g for g in range(syn.row_ptr.shape[0]) if syn.group_rule[g] != 0]  # 0: static
+
+
+def plastic_synapse_count(network) -> int:
+    rp = network.synapses.row_ptr
+    return sum(int(rp[g, -1] - rp[g, 0]) for g in plastic_groups(network))
+
+
+def plastic_degree(network, block: int = 1 << 20):
+    """Plastic synapses of each neuron, outgoing plus incoming, counted from the table in blocks
+    (nothing the size of the table is made, and nothing is kept for the loop's memory)."""
+    import numpy as np
+
+    syn = network.synapses
+    n, d = network.neurons.n, syn.max_delay_steps
+    degree = np.zeros(n)
+    for g in plastic_groups(network):
+        rp = syn.row_ptr[g]
+        degree += rp[d::d] - rp[: n * d : d]
+        for start in range(int(rp[0]), int(rp[-1]), block):
+            degree += np.bincount(syn.post[start : min(int(rp[-1]), start + block)], minlength=n)
+    return degree
+
+
 def one_step_copy(network):
     """The same built network with a one-step duration (shares every array)."""
     spec = network.spec
@@ -120,7 +146,7 @@ def run_job(job: dict, result_path: str) -> None:
     syn = network.synapses
     res["n_neurons"] = int(network.neurons.n)
     res["n_synapses"] = int(syn.n_synapses)
-    res["n_plastic_synapses"] = len(syn.in_syn)
+    res["n_plastic_synapses"] = plastic_synapse_count(network)
     res["populations"] = network.population_sizes()
     res["steps"] = int(network.n_steps)
     res["dt_ms"] = float(network.dt_ms)
@@ -128,13 +154,7 @@ def run_job(job: dict, result_path: str) -> None:
     res["outdegree"] = outdegree_by_population(network)
     # plastic synapses per neuron, in and out: the plasticity work of a spike (depression at each
     # arrival of its spikes, potentiation of its incoming synapses at its own spikes)
-    if hasattr(syn, "incoming_sources_delays"):
-        in_src = syn.incoming_sources_delays()[0]
-    else:  # an older spikesim
-        in_src = np.asarray(syn.in_src, np.int64)
-    plastic_deg = np.bincount(in_src, minlength=res["n_neurons"]).astype(np.float64)
-    for g in range(syn.in_ptr.shape[0]):
-        plastic_deg += np.diff(syn.in_ptr[g])
+    plastic_deg = plastic_degree(network)
     res["plastic_degree"] = {p: float(plastic_deg[network.neurons.slice(p)].mean()) for p in network.neurons.names}
     # bytes of the synapse table's arrays (targets, weights, pointers, plasticity index)
     res["table_bytes"] = int(sum(x.nbytes for x in vars(syn).values() if isinstance(x, np.ndarray)))
