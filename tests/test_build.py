@@ -267,6 +267,25 @@ def test_layout_kernels_match_their_plain_twins():
     np.testing.assert_array_equal(k, ((cur - in_delay) % L) * n + in_src)
 
 
+def test_redraw_kernel_matches_its_plain_twin():
+    from spikesim.build.connectivity import mark_redraws, redraws_plain
+
+    rng = np.random.default_rng(1)
+    cols = rng.integers(0, 12, size=(300, 9))
+    own = rng.integers(-1, 12, size=300)
+    for multapses in (False, True):
+        for own_cols in (None, own):
+            seen = np.full(12, -1, np.int64)
+            want = redraws_plain(cols, own_cols, multapses)
+            # twice with the same seen: the stamp keeps the first call's marks apart
+            for stamp in (0, 300):
+                bad = np.zeros(cols.shape, bool)
+                own_arg = np.zeros(0, np.int64) if own_cols is None else own_cols
+                count = mark_redraws(cols, own_arg, multapses, seen, stamp, bad)
+                np.testing.assert_array_equal(bad, want)
+                assert count == want.sum()
+
+
 def test_poisson_input_has_poisson_counts_per_neuron():
     y = """
 run: {duration_ms: 20000, dt_ms: 0.5, seed: 3}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..errors import BuildError, SpecError
 from ..io.arrays import read_table
@@ -204,19 +205,54 @@ def _dense_choice(rows, n, k, own, rng) -> np.ndarray:
 def _sparse_choice(rows, n, k, multapses, own, rng) -> np.ndarray:
     """k of n by drawing with replacement and redrawing duplicates (and self) until none are left."""
     cols = rng.integers(0, n, size=(rows, k), dtype=np.int64)
-    own = None if own is None else own[:, None]
+    own = np.zeros(0, np.int64) if own is None else own
+    # a kernel marks the redraws: the sorts of ``redraws_plain`` cost three more arrays the size of
+    # ``cols``, the largest temporaries of a build
+    seen = np.full(n if not multapses else 0, -1, np.int64)
+    stamp = 0
     while True:
         bad = np.zeros(cols.shape, bool)
-        if own is not None:
-            bad |= cols == own
-        if not multapses:
-            order = np.argsort(cols, axis=1, kind="stable")
-            sorted_cols = np.take_along_axis(cols, order, axis=1)
-            dup_sorted = np.zeros(cols.shape, bool)
-            dup_sorted[:, 1:] = sorted_cols[:, 1:] == sorted_cols[:, :-1]
-            dup = np.zeros(cols.shape, bool)
-            np.put_along_axis(dup, order, dup_sorted, axis=1)
-            bad |= dup
-        if not bad.any():
+        n_bad = mark_redraws(cols, own, multapses, seen, stamp, bad)
+        stamp += rows
+        if n_bad == 0:
             return cols
-        cols[bad] = rng.integers(0, n, size=int(bad.sum()))
+        cols[bad] = rng.integers(0, n, size=n_bad)
+
+
+@njit(cache=True)
+def mark_redraws(cols, own, multapses, seen, stamp, bad):
+    """Set ``bad`` where a draw must be redrawn: the row's own column (``own[r]``, when ``own`` is
+    not empty) and, unless ``multapses``, every repeat of a column drawn earlier in the row.
+    ``seen[c] == stamp + r`` records that row r drew column c (``stamp`` must grow by the number
+    of rows from call to call, so that ``seen`` needs no reset). Returns how many are set."""
+    count = 0
+    check_own = own.shape[0] > 0
+    for r in range(cols.shape[0]):
+        mark = stamp + r
+        for j in range(cols.shape[1]):
+            c = cols[r, j]
+            redraw = check_own and c == own[r]
+            if not multapses:
+                if seen[c] == mark:
+                    redraw = True
+                seen[c] = mark
+            if redraw:
+                bad[r, j] = True
+                count += 1
+    return count
+
+
+def redraws_plain(cols, own, multapses) -> np.ndarray:
+    """The plain twin of mark_redraws (``own`` None or one column per row): a stable sort per row."""
+    bad = np.zeros(cols.shape, bool)
+    if own is not None:
+        bad |= cols == own[:, None]
+    if not multapses:
+        order = np.argsort(cols, axis=1, kind="stable")
+        sorted_cols = np.take_along_axis(cols, order, axis=1)
+        dup_sorted = np.zeros(cols.shape, bool)
+        dup_sorted[:, 1:] = sorted_cols[:, 1:] == sorted_cols[:, :-1]
+        dup = np.zeros(cols.shape, bool)
+        np.put_along_axis(dup, order, dup_sorted, axis=1)
+        bad |= dup
+    return bad

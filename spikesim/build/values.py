@@ -50,7 +50,7 @@ def realize(
     raise SpecError(path, f"unsupported value {value!r}")
 
 
-BLOCK = 1 << 22
+BLOCK = 1 << 20  # 8 MB of float64: the temporaries of an expression or a conversion stay small
 
 
 def realize_blocks(
