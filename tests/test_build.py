@@ -219,11 +219,13 @@ def test_2003_parameters_share_one_r_per_neuron(models_dir):
 
 def test_layout_kernels_match_their_plain_twins():
     from spikesim.build.synapses import (
+        _as_run,
         count_keys,
         incoming_plain,
         incoming_source_delay,
         index_incoming,
         layout_plain,
+        run_start,
         scatter,
     )
 
@@ -234,11 +236,12 @@ def test_layout_kernels_match_their_plain_twins():
     weight = rng.random(s)
     delay = rng.integers(1, d + 1, s).astype(np.int32)
     counts = np.zeros(n * d, np.int64)
-    count_keys(pre, delay, d, counts)
+    count_keys(pre, 1, delay, d, counts)
     row_ptr = np.concatenate([[0], np.cumsum(counts)])
     fill = row_ptr[:-1].copy()
     post_out, weight_out, position = np.empty(s, np.int32), np.empty(s), np.empty(s, np.int64)
-    scatter(pre, post, weight, delay, d, fill, post_out, weight_out, 0, position)
+    assert run_start(pre, 1, delay, d, fill) == -1
+    scatter(pre, 1, post, weight, delay, d, fill, post_out, weight_out, 0, position)
     plain = layout_plain(pre, post, weight, delay, n, d)
     for got, want in zip((row_ptr, post_out, weight_out, position), plain):
         np.testing.assert_array_equal(got, want)
@@ -246,9 +249,31 @@ def test_layout_kernels_match_their_plain_twins():
     # stored from 0 (weight_offset 7), its targets from 7, no positions kept
     fill = row_ptr[:-1] + 7
     post_7, weight_7 = np.empty(s + 7, np.int32), np.empty(s)
-    scatter(pre, post, weight, delay, d, fill, post_7, weight_7, 7, np.zeros(0, np.int64))
+    scatter(pre, 1, post, weight, delay, d, fill, post_7, weight_7, 7, np.zeros(0, np.int64))
     np.testing.assert_array_equal(post_7[7:], plain[1])
     np.testing.assert_array_equal(weight_7, plain[2])
+    # rows of one source kept once (per_pre synapses each), with narrow delays; sources in order
+    # and delays rising within a row land in one run, which run_start tells before placing
+    rows, per = np.arange(n, dtype=np.int32), s // n
+    starts = []
+    for row_delay in (np.sort(delay[:s].reshape(n, per), axis=1), delay[:s].reshape(n, per)):
+        row_delay = row_delay.reshape(-1).astype(np.uint8)
+        counts = np.zeros(n * d, np.int32)
+        count_keys(rows, per, row_delay, d, counts)
+        row_ptr_rows = np.concatenate([[0], np.cumsum(counts)]) + 3
+        fill = row_ptr_rows[:-1].copy()
+        start = run_start(rows, per, row_delay, d, fill)
+        position = np.empty(s, np.int64)
+        post_rows, weight_rows = np.empty(s + 3, np.int32), np.empty(s + 3)
+        scatter(rows, per, post, weight, row_delay, d, fill, post_rows, weight_rows, 0, position)
+        plain = layout_plain(rows, post, weight, row_delay, n, d, offset=3, per_pre=per)
+        for got, want in zip((row_ptr_rows, post_rows[3:], weight_rows[3:], position), plain):
+            np.testing.assert_array_equal(got, want)
+        run = _as_run(plain[3])
+        assert start == (run.start if isinstance(run, slice) else -1)
+        starts.append(start)
+    assert starts == [3, -1]
+    assert run_start(rows[:0], 1, row_delay[:0], d, row_ptr_rows[:-1]) == -1
     # the index of incoming synapses
     fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n))])[:-1].copy()
     in_syn, in_key = np.empty(s, np.int64), np.empty(s, np.int32)

@@ -14,17 +14,31 @@ from numba import njit
 from ..errors import BuildError, SpecError
 from ..io.arrays import read_table
 from ..spec.model import Connection
-from .values import realize_blocks
+from .values import narrowest, realize_blocks
 
 
 @dataclass
 class Synapses:
-    """The synapses of one connection, in generation order (global neuron ids)."""
+    """The synapses of one connection, in generation order (global neuron ids). Synapse s comes
+    from ``pre[s // per_pre]``: the rules that draw whole rows of one source (fixed_outdegree,
+    all_to_all) keep the source once per row, not once per synapse."""
 
-    pre: np.ndarray  # int32
+    pre: np.ndarray  # int32, len(post) // per_pre
     post: np.ndarray  # int32
     weight: np.ndarray  # float64; a read-only broadcast view for a constant
-    delay_steps: np.ndarray  # int32, >= 1; a broadcast view for a constant
+    # >= 1, in the narrowest of uint8, uint16 and int32 that holds them; a broadcast view for a constant
+    delay_steps: np.ndarray
+    per_pre: int = 1
+
+    def __len__(self) -> int:
+        return len(self.post)
+
+    def sources(self) -> np.ndarray:
+        """The source of every synapse."""
+        return np.repeat(self.pre, self.per_pre)
+
+
+DELAY_DTYPES = (np.uint8, np.uint16, np.int32)
 
 
 def connect(
@@ -39,48 +53,64 @@ def connect(
     """Generate the synapses of ``conn`` (the ``index``-th connection, for error paths)."""
     path = f"connections.{index}"
     n_pre, n_post = len(pre_ids), len(post_ids)
+    pre_ids, post_ids = pre_ids.astype(np.int32), post_ids.astype(np.int32)
     file_columns: dict[str, np.ndarray] = {}
+    per_pre = 1
+    # global ids: local indices drawn here are mapped in place, rows of one source are kept once
     if conn.rule == "from_file":
         pre, post, file_columns = _from_file(conn, path, n_pre, n_post)
+        pre, post = pre_ids[pre], post_ids[post]
     elif conn.rule == "all_to_all":
-        pre = np.repeat(np.arange(n_pre, dtype=np.int32), n_post)
-        post = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
+        pre, per_pre = pre_ids, n_post
+        post = np.tile(post_ids, n_pre)
     elif conn.rule == "one_to_one":
-        pre = post = np.arange(n_pre, dtype=np.int32)
+        pre, post = pre_ids, post_ids
     elif conn.rule == "fixed_probability":
         pre, post = _bernoulli_pairs(n_pre, n_post, conn.p, rng)
+        _to_global(pre_ids, pre)
+        _to_global(post_ids, post)
     elif conn.rule == "fixed_outdegree":
         candidates = _excluded_self(pre_ids, post_ids, conn.allow_self)
         _check_degree(conn.outdegree, n_post, candidates, conn, f"{path}.outdegree")
         post = _sample_rows(n_pre, n_post, conn.outdegree, conn.allow_multapses, candidates, rng)
-        pre = np.repeat(np.arange(n_pre, dtype=np.int32), conn.outdegree)
+        _to_global(post_ids, post)
+        pre, per_pre = pre_ids, conn.outdegree
     elif conn.rule == "fixed_indegree":
         candidates = _excluded_self(post_ids, pre_ids, conn.allow_self)
         _check_degree(conn.indegree, n_pre, candidates, conn, f"{path}.indegree")
         pre = _sample_rows(n_post, n_pre, conn.indegree, conn.allow_multapses, candidates, rng)
-        post = np.repeat(np.arange(n_post, dtype=np.int32), conn.indegree)
+        _to_global(pre_ids, pre)
+        post = np.repeat(post_ids, conn.indegree)
     else:  # pragma: no cover - the spec layer allows no other rule
         raise SpecError(f"{path}.rule", f"unknown rule {conn.rule}")
-    pre_global = pre_ids.astype(np.int32)[pre]
-    post_global = post_ids.astype(np.int32)[post]
-    del pre, post
+    if len(post) == 0:
+        pre, per_pre = pre[:0], 1
     if not conn.allow_self and conn.rule in ("all_to_all", "one_to_one", "fixed_probability", "from_file"):
-        keep = pre_global != post_global
+        every_pre = pre if per_pre == 1 else np.repeat(pre, per_pre)
+        keep = every_pre != post
         if not keep.all():
-            pre_global, post_global = pre_global[keep], post_global[keep]
+            pre, post, per_pre = every_pre[keep], post[keep], 1
             file_columns = {key: column[keep] for key, column in file_columns.items()}
-    n = len(pre_global)
+        del every_pre, keep
+    n = len(post)
     if conn.weight is None:
         weight = file_columns["weight"] if "weight" in file_columns else _missing(f"{path}.weight", "weight")
     else:
         weight = realize_blocks(conn.weight, n, rng, f"{path}.weight")
     to_steps = lambda ms: delays_to_steps(ms, dt_ms, delay_rounding, f"{path}.delay_ms")  # noqa: E731
     if conn.delay_ms is None and "delay_ms" in file_columns:
-        delay_steps = to_steps(file_columns["delay_ms"])
+        delay_steps = narrowest(to_steps(file_columns["delay_ms"]), DELAY_DTYPES)
     else:
         delay_steps = realize_blocks(dt_ms if conn.delay_ms is None else conn.delay_ms, n, rng,
-                                     f"{path}.delay_ms", convert=to_steps, dtype=np.int32)  # fmt: skip
-    return Synapses(pre_global, post_global, weight, delay_steps)
+                                     f"{path}.delay_ms", convert=to_steps, dtype=DELAY_DTYPES)  # fmt: skip
+    return Synapses(pre, post, weight, delay_steps, per_pre)
+
+
+def _to_global(ids: np.ndarray, local: np.ndarray, block: int = 1 << 20) -> None:
+    """``local[:] = ids[local]`` block by block: no second array the size of ``local``."""
+    for start in range(0, len(local), block):
+        part = local[start : start + block]
+        part[:] = ids[part]
 
 
 def delays_to_steps(delay_ms: np.ndarray, dt_ms: float, rounding: str, path: str) -> np.ndarray:

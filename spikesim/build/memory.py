@@ -1,10 +1,11 @@
 """Estimate, before building, the memory a network needs; refuse one that cannot fit.
 
 The estimate counts the arrays a run keeps (synapses, per-(source, delay) pointers, neuron
-state, spike and trace history, plasticity indices) and the peak while connections are generated
-(about 24 bytes per synapse: the generated pre, post, delay and weight arrays of every connection,
-and the sampling temporaries, beside the table being filled). Measured peaks are lower: 18 bytes
-per synapse in all for 100M static synapses with constant weights, 36 for 10M plastic ones.
+state, spike and trace history, plasticity indices) and the peak while the table is filled
+(about 12 bytes per synapse: the generated targets (4 bytes), delays (1 to 4) and weights (8, none
+for a constant) of every connection, and sources (4) for rules that do not draw whole rows of one
+source, beside the table). Measured peaks are lower: 10 bytes per synapse in all for 100M static
+synapses with constant weights, 20 for 10M plastic ones.
 Values whose range is only known after drawing (expressions, files) count as a delay of one
 step.
 """
@@ -18,7 +19,7 @@ import psutil
 from ..errors import BuildError
 from ..spec.model import NetworkSpec, Uniform, Values
 
-BUILD_BYTES_PER_SYNAPSE = 24
+BUILD_BYTES_PER_SYNAPSE = 12
 RUN_BYTES_PER_STATIC_SYNAPSE = 12
 EXTRA_BYTES_PER_PLASTIC_SYNAPSE = 24  # incoming index (8), a copy of the weight, spnet's derivative
 NEURON_BYTES = 8 * 24

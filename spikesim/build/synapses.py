@@ -126,7 +126,7 @@ class SynapseTable:
 
 
 def _as_run(position: np.ndarray) -> np.ndarray | slice:
-    """``position`` as a slice when it is start, start + 1, ... (no index array to keep)."""
+    """``position`` as a slice when it is start, start + 1, ... (the plain twin of run_start)."""
     n = len(position)
     if n == 0:
         return position
@@ -168,7 +168,7 @@ def _group_keys(per_connection, channels, rule_keys, rules, pointers_per_group) 
         keys.append((channel, rule, _constant_of(per_connection[i].weight) if static else None))
     size: dict[tuple, int] = {}
     for key, syn in zip(keys, per_connection):
-        size[key] = size.get(key, 0) + len(syn.pre)
+        size[key] = size.get(key, 0) + len(syn)
     worth = {key: key[2] is None or 8 * n > 4 * pointers_per_group for key, n in size.items()}
     return [key if worth[key] else (key[0], key[1], None) for key in keys]
 
@@ -205,7 +205,7 @@ def build_table(
         if group_rule[g] != STATIC:
             group_trace[g] = int((group_trace >= 0).sum())
 
-    n_total = sum(len(s.pre) for s in per_connection)
+    n_total = sum(len(s) for s in per_connection)
     index_dtype = np.int32 if n_total < 2**31 else np.int64
     # int32 pointers while the synapses are fewer than 2**31: 4 bytes per neuron and delay step
     row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), index_dtype)
@@ -214,7 +214,7 @@ def build_table(
     for g, members in enumerate(group_connections):
         if group_rule[g] == STATIC:
             group_weight[g] = _constant_weight([per_connection[i].weight for i in members])
-    group_size = [sum(len(per_connection[i].pre) for i in members) for members in group_connections]
+    group_size = [sum(len(per_connection[i]) for i in members) for members in group_connections]
     stored = np.isnan(group_weight)
     weight_store = np.empty(sum(size for size, keep in zip(group_size, stored) if keep), np.float64)
     no_weights = np.zeros(0, np.float64)
@@ -224,20 +224,26 @@ def build_table(
     skipped = 0  # synapses of the constant-weight groups so far: no stored weight
     for g, members in enumerate(group_connections):
         group_weight_offset[g] = skipped
-        fill = np.zeros(n_neurons * max_delay, np.int64)
+        # the counts, then the next free place of every (source, delay): in the pointers' type
+        fill = np.zeros(n_neurons * max_delay, index_dtype)
         for i in members:
-            count_keys(per_connection[i].pre, per_connection[i].delay_steps, max_delay, fill)
+            syn = per_connection[i]
+            count_keys(syn.pre, syn.per_pre, syn.delay_steps, max_delay, fill)
         row_ptr[g, 0] = offset
         np.cumsum(fill, out=row_ptr[g, 1:], dtype=row_ptr.dtype)
         row_ptr[g, 1:] += offset
-        fill[:] = row_ptr[g, :-1]  # the next free place of every (source, delay)
+        fill[:] = row_ptr[g, :-1]
         for i in members:
             syn = per_connection[i]
-            position = np.empty(len(syn.pre) if keep_positions[i] else 0, index_dtype)
+            # a connection that lands in one run (as one that fills its group in source order)
+            # is told before it is placed: it needs no array of positions
+            start = run_start(syn.pre, syn.per_pre, syn.delay_steps, max_delay, fill) if keep_positions[i] else -1
+            position = np.empty(len(syn) if keep_positions[i] and start < 0 else 0, index_dtype)
             # connections in order, synapses in generation order: a stable counting sort
             weight_out = weight_store if stored[g] else no_weights
-            scatter(syn.pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight_out, skipped, position)
-            slots[i] = (g, _as_run(position))
+            scatter(syn.pre, syn.per_pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight_out,
+                    skipped, position)  # fmt: skip
+            slots[i] = (g, slice(int(start), int(start) + len(syn)) if start >= 0 else position)
             per_connection[i] = None  # placed: its arrays are freed before the next ones are needed
         offset = int(row_ptr[g, -1])
         if not stored[g]:
@@ -289,28 +295,65 @@ def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
 
 # ---------------------------------------------------------------- layout kernels and their twins
 @njit(cache=True)
-def count_keys(pre, delay_steps, max_delay, counts):
-    """counts[pre * max_delay + delay - 1] += 1 for every synapse."""
-    for i in range(pre.shape[0]):
-        counts[pre[i] * max_delay + delay_steps[i] - 1] += 1
+def count_keys(pre, per_pre, delay_steps, max_delay, counts):
+    """counts[source * max_delay + delay - 1] += 1 for every synapse (synapse s from pre[s // per_pre])."""
+    s = 0
+    for r in range(pre.shape[0]):
+        base = pre[r] * max_delay - 1
+        for _ in range(per_pre):
+            counts[base + delay_steps[s]] += 1
+            s += 1
 
 
 @njit(cache=True)
-def scatter(pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, weight_offset, position):
-    """Place every synapse at the next free place p of its (source, delay), in generation order;
+def scatter(pre, per_pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, weight_offset, position):
+    """Place every synapse (from pre[s // per_pre]) at the next free place p of its (source, delay), in generation order;
     its weight at p - weight_offset of ``weight_out`` (none if empty), its p in ``position``
     (if not empty)."""
     keep = position.shape[0] > 0
     store = weight_out.shape[0] > 0
-    for i in range(pre.shape[0]):
-        key = pre[i] * max_delay + delay_steps[i] - 1
-        p = fill[key]
-        fill[key] = p + 1
-        post_out[p] = post[i]
-        if store:
-            weight_out[p - weight_offset] = weight[i]
-        if keep:
-            position[i] = p
+    i = 0
+    for r in range(pre.shape[0]):
+        base = pre[r] * max_delay - 1
+        for _ in range(per_pre):
+            key = base + delay_steps[i]
+            p = fill[key]
+            fill[key] = p + 1
+            post_out[p] = post[i]
+            if store:
+                weight_out[p - weight_offset] = weight[i]
+            if keep:
+                position[i] = p
+            i += 1
+
+
+@njit(cache=True)
+def run_start(pre, per_pre, delay_steps, max_delay, fill):
+    """Where ``scatter`` would place the first synapse, if it places them all in one run
+    p0, p0 + 1, ... in generation order; -1 if not, or if there are none. Reads ``fill`` only:
+    synapse i goes to fill[key] plus the number of earlier synapses of its key, and a key below
+    the one before lies in an earlier stretch of the table (never the next place)."""
+    p0 = -1
+    last_key = -1
+    placed = 0  # earlier synapses of last_key
+    i = 0
+    for r in range(pre.shape[0]):
+        base = pre[r] * max_delay - 1
+        for _ in range(per_pre):
+            key = base + delay_steps[i]
+            if key != last_key:
+                if key < last_key:
+                    return -1
+                last_key = key
+                placed = 0
+            p = fill[key] + placed
+            placed += 1
+            if i == 0:
+                p0 = p
+            elif p != p0 + i:
+                return -1
+            i += 1
+    return p0
 
 
 @njit(cache=True)
@@ -326,9 +369,10 @@ def index_incoming(row_ptr, post, max_delay, n_neurons, fill, in_syn, in_key):
             in_key[p] = key
 
 
-def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0):
-    """The plain twin of count_keys + scatter: a stable sort by (source, delay)."""
-    key = pre.astype(np.int64) * max_delay + (delay_steps.astype(np.int64) - 1)
+def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0, per_pre=1):
+    """The plain twin of count_keys + scatter: a stable sort by (source, delay). The twin of
+    run_start: ``_as_run`` of the positions."""
+    key = np.repeat(pre, per_pre).astype(np.int64) * max_delay + (delay_steps.astype(np.int64) - 1)
     order = np.argsort(key, kind="stable")
     row_ptr = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_neurons * max_delay))]) + offset
     position = np.empty(len(order), np.int64)

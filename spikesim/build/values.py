@@ -62,13 +62,15 @@ def realize_blocks(
     dtype=np.float64,
 ) -> np.ndarray:
     """``n`` values of ``value`` as ``dtype``, each block passed through ``convert`` (float64 ms
-    -> whatever the caller stores); a constant gives a broadcast view."""
+    -> whatever the caller stores); a constant gives a broadcast view. ``dtype`` may be a tuple of
+    integer types, narrowest first: the values are kept in the first that holds them all."""
     convert = convert or (lambda block: block)
+    dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
     if isinstance(value, (int, float)):
-        return np.broadcast_to(convert(np.array([float(value)])).astype(dtype), (n,))
+        return np.broadcast_to(narrowest(convert(np.array([float(value)])), dtypes), (n,))
     if isinstance(value, (Values, FromFile)):
-        return convert(realize(value, n, rng, path)).astype(dtype, copy=False)
-    out = np.empty(n, dtype)
+        return narrowest(convert(realize(value, n, rng, path)), dtypes)
+    out = np.empty(n, dtypes[0])
     for start in range(0, n, BLOCK):
         size = min(BLOCK, n - start)
         if isinstance(value, Uniform):
@@ -80,8 +82,27 @@ def realize_blocks(
             block = _evaluated(value, scope, size, path)
         else:
             raise SpecError(path, f"unsupported value {value!r}")
-        out[start : start + size] = convert(block)
+        block = convert(block)
+        wide = _narrowest_dtype(block, dtypes)
+        if wide.itemsize > out.dtype.itemsize:  # a value that does not fit: widen what is done
+            out = out.astype(wide)
+        out[start : start + size] = block
     return out
+
+
+def narrowest(values: np.ndarray, dtypes: tuple) -> np.ndarray:
+    """``values`` as the first of ``dtypes`` that holds them all (the last one otherwise: no check)."""
+    return values.astype(_narrowest_dtype(values, dtypes), copy=False)
+
+
+def _narrowest_dtype(values: np.ndarray, dtypes: tuple) -> np.dtype:
+    for dtype in dtypes[:-1]:
+        if np.issubdtype(dtype, np.integer) and len(values):
+            info = np.iinfo(dtype)
+            if values.min() < info.min or values.max() > info.max:
+                continue
+        return np.dtype(dtype)
+    return np.dtype(dtypes[-1])
 
 
 def _evaluated(value: Expr, scope: Mapping[str, Any], n: int, path: str) -> np.ndarray:
