@@ -109,6 +109,8 @@ def main() -> None:
         # clean=False in later rounds: Brian2 rewrites no unchanged source, so make has nothing to do
         b2.device.build(directory=str(project), compile=True, run=True, debug=False, clean=job.get("clean", True), with_output=False)
         res["build_call_s"] = time.perf_counter() - t
+        # this process waits, unchanged, while its binary runs: its memory is in use beside the binary's
+        res["python_rss_with_binary_kb"] = rss_bytes() // 1024
         make = b2.device.timers["compile"]["make"] or 0.0
         clean = b2.device.timers["compile"]["clean"] or 0.0
         res["compile_s"] = make + clean

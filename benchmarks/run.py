@@ -214,6 +214,8 @@ def derived(r: dict, simulator: str) -> dict:
         "ns_per_neuron_step": loop / (n * steps) * 1e9,
         "ns_per_event": loop / events * 1e9 if events else float("nan"),
         "peak_mb": peak / 2**20,
+        # Brian2 standalone: the binary and the Python process that waits for it, together
+        "tree_peak_mb": (peak / 1024 + r["python_rss_with_binary_kb"]) / 1024 if r.get("python_rss_with_binary_kb") else None,
         "loop_rss_mb": loop_rss / 2**20,
         "bytes_per_synapse": (loop_rss - base) / r["n_synapses"] if r["n_synapses"] else float("nan"),
         "rate_hz": spikes / n / sim,
@@ -352,6 +354,12 @@ def print_case(name: str, res: dict) -> str:
             f"compilation {r['compile_s']:.2f} s, binary set-up (connectivity, I/O) {r['binary_setup_s']:.2f} s; "
             f"{loops_text(r)}; peak before the loop {(r.get('peak_rss_before_loop_kb') or 0) / 1024:.0f} MB"
         )
+        if b.get("tree_peak_mb"):
+            text += (
+                f"; its Python process, waiting while the binary runs, {r['python_rss_with_binary_kb'] / 1024:.0f} MB: "
+                f"{b['tree_peak_mb']:.0f} MB together"
+                + (f" (spikesim's peak {s['peak_mb'] / b['tree_peak_mb']:.2f}x that)" if s else "")
+            )
     prof = res.get("profile_split")
     if prof:
         text += "\n" + profile_table(prof, res.get("bounds") or {}, res["spikesim"])
