@@ -61,8 +61,10 @@ def outdegree_by_population(network) -> dict[str, float]:
 
 
 def plastic_groups(network) -> list[int]:
+    from spikesim.build.plasticity import STATIC
+
     syn = network.synapses
-    return [g for g in range(syn.row_ptr.shape[0]) if syn.group_rule[g] != 0]  # 0: static
+    return [g for g in range(syn.row_ptr.shape[0]) if syn.group_rule[g] != STATIC]
 
 
 def plastic_synapse_count(network) -> int:

@@ -33,10 +33,6 @@ class Synapses:
     def __len__(self) -> int:
         return len(self.post)
 
-    def sources(self) -> np.ndarray:
-        """The source of every synapse."""
-        return np.repeat(self.pre, self.per_pre)
-
 
 DELAY_DTYPES = (np.uint8, np.uint16, np.int32)
 
