@@ -334,6 +334,28 @@ inputs: [{type: poisson, target: a, rate_hz: 25, n_sources: 2, weight: 1.5, star
     assert abs((per_pair == 0).mean() - np.exp(-lam)) < 1e-3
 
 
+def test_noise_kernel_matches_its_plain_twin_and_leaves_the_stream_where_numpy_would():
+    from spikesim.build.inputs import add_noise, add_noise_plain
+    from spikesim.build.seeds import stream
+
+    # a block of neurons, a scattered choice with a neuron listed twice (two draws, both added),
+    # and a chunk that starts at row 3 of a dense array that already holds a current
+    for columns in (np.arange(5, 45), np.array([7, 2, 30, 2, 11])):
+        start = np.random.default_rng(0).random((20, 50))
+        got, want = start.copy(), start.copy()
+        rng_got, rng_want = stream(4, "input", "noise"), stream(4, "input", "noise")
+        add_noise(rng_got, got, 3, 15, columns, 2.5, -0.5)
+        add_noise_plain(rng_want, want, 3, 15, columns, 2.5, -0.5)
+        np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(got[3:], start[3:]) and np.array_equal(got[:3], start[:3])
+        assert rng_got.bit_generator.state == rng_want.bit_generator.state
+    # and a draw is what NumPy's normal generator gives: mean + sd * z
+    dense = np.zeros((4, 3))
+    add_noise(stream(9, "input", "x"), dense, 0, 4, np.arange(3), 2.0, 1.0)
+    z = stream(9, "input", "x").standard_normal((4, 3))
+    np.testing.assert_array_equal(dense, z * 2.0 + 1.0)
+
+
 def test_freed_arrays_go_back_to_the_system_where_malloc_allows():
     import platform
     import sys
