@@ -335,7 +335,7 @@ inputs: [{type: poisson, target: a, rate_hz: 25, n_sources: 2, weight: 1.5, star
 
 
 def test_noise_kernel_matches_its_plain_twin_and_leaves_the_stream_where_numpy_would():
-    from spikesim.build.inputs import add_noise, add_noise_plain
+    from spikesim.build.inputs import _add_rows, add_noise, add_noise_plain
     from spikesim.build.seeds import stream
 
     # a block of neurons, a scattered choice with a neuron listed twice (two draws, both added),
@@ -349,6 +349,10 @@ def test_noise_kernel_matches_its_plain_twin_and_leaves_the_stream_where_numpy_w
         np.testing.assert_array_equal(got, want)
         assert not np.array_equal(got[3:], start[3:]) and np.array_equal(got[:3], start[:3])
         assert rng_got.bit_generator.state == rng_want.bit_generator.state
+    # a replayed current adds its columns the same way: a neuron listed twice gets both
+    dense = np.zeros((4, 3))
+    _add_rows(dense, np.arange(1, 3), np.array([2, 0, 2]), np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]]))
+    np.testing.assert_array_equal(dense, [[0, 0, 0], [2, 0, 5], [16, 0, 40], [0, 0, 0]])
     # and a draw is what NumPy's normal generator gives: mean + sd * z
     dense = np.zeros((4, 3))
     add_noise(stream(9, "input", "x"), dense, 0, 4, np.arange(3), 2.0, 1.0)

@@ -127,11 +127,12 @@ def add_noise_plain(rng, dense, first_row, n_rows, columns, sd, mean):
 
 def _add_rows(dense: np.ndarray, rows: np.ndarray, columns, values: np.ndarray) -> None:
     """dense[rows, columns] += values, where rows are consecutive steps; a slice of columns
-    (contiguous targets) avoids a scattered write."""
+    (contiguous targets) avoids a scattered write. A neuron listed twice gets both columns, as
+    it gets both draws of a noise input (``add_noise``)."""
     if isinstance(columns, slice):
         dense[rows[0] : rows[-1] + 1, columns] += values
     else:
-        dense[rows[:, None], columns[None, :]] += values
+        np.add.at(dense, (rows[:, None], columns[None, :]), values)
 
 
 class InputDriver:
