@@ -154,6 +154,13 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
     # the full weights, in table order, are what each connection asked for
     w, src = syn.weight, syn.sources()
     groups = np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    # each group's longest delay (delivery reads no pointers beyond it): 4 steps for aa's group,
+    # 1 for the others
+    delays = syn.delays()
+    assert [syn.group_max_delay[g] for g in range(len(syn.group_weight))] == [
+        delays[groups == g].max() for g in range(len(syn.group_weight))
+    ]
+    assert syn.group_max_delay[by_name["aa"]] == 4 == syn.max_delay_steps and syn.group_max_delay[by_name["ba"]] == 1
     assert np.all(w[groups == by_name["ab"]] == 6.0)
     assert np.all(w[groups == by_name["ba"]] == -5.0)
     assert set(w[groups == by_name["bb"]]) == {-2.0, -3.0}

@@ -41,6 +41,7 @@ class SynapseTable:
     weight_store: np.ndarray  # float64 (synapses of the groups without a constant weight,)
     group_weight: np.ndarray  # float64 (G,)
     group_weight_offset: np.ndarray  # int64 (G,)
+    group_max_delay: np.ndarray  # int64 (G,): the longest delay (steps) in the group; its pointers beyond are empty
     group_channel: np.ndarray  # int64 (G,)
     group_connections: list[list[int]]  # connection indices per group
     # for every connection: (group, positions of its synapses in post/weight, in generation order;
@@ -215,6 +216,11 @@ def build_table(
         if group_rule[g] == STATIC:
             group_weight[g] = _constant_weight([per_connection[i].weight for i in members])
     group_size = [sum(len(per_connection[i]) for i in members) for members in group_connections]
+    group_max_delay = np.array(
+        [max([int(per_connection[i].delay_steps.max()) for i in members if len(per_connection[i])] + [0])
+         for members in group_connections],
+        np.int64,
+    )  # fmt: skip
     stored = np.isnan(group_weight)
     weight_store = np.empty(sum(size for size, keep in zip(group_size, stored) if keep), np.float64)
     no_weights = np.zeros(0, np.float64)
@@ -257,6 +263,7 @@ def build_table(
         weight_store=weight_store,
         group_weight=group_weight,
         group_weight_offset=group_weight_offset,
+        group_max_delay=group_max_delay,
         group_channel=group_channel,
         group_connections=group_connections,
         connection_slots=slots,

@@ -106,7 +106,7 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
     arrives at step n to its channel; then depress it if it is plastic, by the postsynaptic trace
     as it stands before this step's integration. The current carries the weight from before the
     depression (as spnet.cpp, and Brian2's usual `on_pre` order)."""
-    row_ptr, post, weight, group_channel, group_weight, group_weight_offset = syn
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay = syn
     group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     L = hist_count.shape[0]
     # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
@@ -118,6 +118,8 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
         for q in range(hist_count[slot] - 1, -1, -1):
             seg = hist_ids[slot, q] * max_delay + dd - 1
             for g in range(row_ptr.shape[0]):
+                if dd > group_max_delay[g]:  # no synapses this long: its pointers are not read
+                    continue
                 # unsigned indices: no wraparound checks in the innermost loops
                 first, last = np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])
                 if first == last:  # most (spike, delay) pairs of a group have no synapses
