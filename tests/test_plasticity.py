@@ -34,8 +34,18 @@ RULES = {
 
 @pytest.mark.parametrize("rule", list(RULES))
 @pytest.mark.parametrize("dt", [1.0, 0.5])
-def test_plastic_kernels_match_twin_spike_and_weight(rule, dt):
-    network = build(spec_from_yaml(PLASTIC.format(rule=RULES[rule], dt=dt, seed=3)))
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_plastic_kernels_match_twin_spike_and_weight(rule, dt, prefetch, monkeypatch):
+    """With ``prefetch``, delivery asks for the memory of the spikes 8 and 16 places ahead, as it
+    does in networks too large for the caches (forced here, with input that makes steps of more
+    than 16 spikes): the same results as the twin."""
+    from spikesim.engine import step
+
+    monkeypatch.setattr(step, "PREFETCH_ABOVE_BYTES", -1 if prefetch else 2 << 20)
+    text = PLASTIC.format(rule=RULES[rule], dt=dt, seed=3)
+    if prefetch:
+        text = text.replace("k: 3, amplitude: 40", "k: 40, amplitude: 40")
+    network = build(spec_from_yaml(text))
     assert network.synapses.plastic
     rec = run(network)
     ref = simulate_reference(network)
@@ -43,6 +53,8 @@ def test_plastic_kernels_match_twin_spike_and_weight(rule, dt):
     rt = (ref.spike_steps + 1) * dt
     order = np.lexsort((ref.spike_ids, rt))
     assert len(t) > 300
+    if prefetch:
+        assert np.unique(t, return_counts=True)[1].max() > 16
     np.testing.assert_array_equal(t, rt[order])
     np.testing.assert_array_equal(i, ref.spike_ids[order])
     for plan in network.weight_plans:

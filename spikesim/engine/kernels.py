@@ -11,7 +11,9 @@ loops are vectorised 512 bits wide where the CPU has AVX-512 (``prefer_512_bit_v
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..build.plasticity import (
@@ -61,6 +63,8 @@ def prefer_512_bit_vectors(typingctx):
 
 # status codes returned in status[0]
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
+# how many spikes ahead delivery asks for pointers, and for the synapses they point to
+PREFETCH_POINTERS, PREFETCH_SYNAPSES = 16, 8
 
 
 @njit(cache=True, inline="always")
@@ -95,6 +99,27 @@ def integrate_neuron(form, scheme, dt, v, u, I, a, b, k, C, vr, vt):
     return v, u
 
 
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """prefetch(arr, i): ask the CPU to bring the cache line of arr[i] in (LLVM's prefetch: a
+    read, kept in all cache levels). Nothing is read or checked: a hint with no effect on
+    results, and none on an index out of range."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+        read, all_levels, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(fn, [builder.bitcast(ptr, i8p), read, all_levels, data])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True)
 def clip(w, lo, hi):
     return lo if w < lo else (hi if w > hi else w)
@@ -105,9 +130,11 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
     """Stage 1a (and the pre side of stage 5): add the weight of every synapse whose spike
     arrives at step n to its channel; then depress it if it is plastic, by the postsynaptic trace
     as it stands before this step's integration. The current carries the weight from before the
-    depression (as spnet.cpp, and Brian2's usual `on_pre` order)."""
-    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay = syn
-    group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
+    depression (as spnet.cpp, and Brian2's usual `on_pre` order). In a network too large for
+    the caches (``far``, the last item of ``syn``), the pointers and synapses of the spikes a few
+    places ahead are prefetched (``prefetch_ahead``): the same work in the same order, fewer
+    waits for memory."""
+    far = syn[7]
     L = hist_count.shape[0]
     # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
     # step the highest neuron id first; a spike's synapses in table order.
@@ -115,41 +142,78 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
         if n - dd < 0:
             break
         slot = (n - dd) % L
-        for q in range(hist_count[slot] - 1, -1, -1):
-            seg = hist_ids[slot, q] * max_delay + dd - 1
-            for g in range(row_ptr.shape[0]):
-                if dd > group_max_delay[g]:  # no synapses this long: its pointers are not read
-                    continue
-                # unsigned indices: no wraparound checks in the innermost loops
-                first, last = np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])
-                if first == last:  # most (spike, delay) pairs of a group have no synapses
-                    continue
-                ch = group_channel[g]
-                rule = group_rule[g]
-                tr = group_trace[g]
-                constant = group_weight[g]
-                if not np.isnan(constant):  # a static group with one weight
-                    for s in range(first, last):
-                        arrivals[ch, np.uint64(post[s])] += constant
-                    continue
-                off = np.uint64(group_weight_offset[g])  # weight of synapse s at s - off
-                if rule == SPNET:  # the flagship rule: a loop without branches
-                    for s in range(first, last):
-                        target = np.uint64(post[s])
-                        arrivals[ch, target] += weight[s - off]
-                        deriv[s - deriv_start] -= post_trace[tr, target]
-                    continue
-                for s in range(first, last):
-                    target = np.uint64(post[s])
-                    arrivals[ch, target] += weight[s - off]
-                    if rule == STATIC:
-                        continue
-                    y = post_trace[tr, target]
-                    if rule == MULTIPLICATIVE:
-                        w = weight[s - off]
-                        weight[s - off] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
-                    else:
-                        weight[s - off] = clip(weight[s - off] - y, group_params[g, W_MIN], group_params[g, W_MAX])
+        if far:
+            for q in range(hist_count[slot] - 1, -1, -1):
+                prefetch_ahead(q, hist_ids[slot], dd, syn, plast, max_delay)
+                deliver_segment(hist_ids[slot, q] * max_delay + dd - 1, dd, syn, plast, arrivals)
+        else:  # a loop of its own, without the prefetching's branches: small networks are in the caches
+            for q in range(hist_count[slot] - 1, -1, -1):
+                deliver_segment(hist_ids[slot, q] * max_delay + dd - 1, dd, syn, plast, arrivals)
+
+
+@njit(cache=True, inline="always")
+def prefetch_ahead(q, ids, dd, syn, plast, max_delay):
+    """Ask for the cache lines that spikes q - 16 (their pointers) and q - 8 (their targets,
+    weights and spnet derivatives) will need at delay dd: spikes are delivered from the highest
+    q down, and a spike's synapses are only found through its pointers, so without this each
+    spike waits for two loads from memory in a row. No effect on results."""
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, far = syn
+    group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
+    if q >= PREFETCH_POINTERS:
+        seg = np.uint64(ids[q - PREFETCH_POINTERS] * max_delay + dd - 1)
+        for g in range(row_ptr.shape[0]):
+            if dd <= group_max_delay[g]:
+                prefetch(row_ptr[g], seg)
+    if q >= PREFETCH_SYNAPSES:
+        seg = np.uint64(ids[q - PREFETCH_SYNAPSES] * max_delay + dd - 1)
+        for g in range(row_ptr.shape[0]):
+            if dd <= group_max_delay[g]:
+                s = np.uint64(row_ptr[g, seg])
+                prefetch(post, s)
+                if np.isnan(group_weight[g]):
+                    prefetch(weight, s - np.uint64(group_weight_offset[g]))
+                    if group_rule[g] == SPNET:
+                        prefetch(deriv, s - deriv_start)
+
+
+@njit(cache=True, inline="always")
+def deliver_segment(seg, dd, syn, plast, arrivals):
+    """The synapses of one spike at delay dd (its segment ``seg`` of every group), in table order."""
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, far = syn
+    group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
+    for g in range(row_ptr.shape[0]):
+        if dd > group_max_delay[g]:  # no synapses this long: its pointers are not read
+            continue
+        # unsigned indices: no wraparound checks in the innermost loops
+        first, last = np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])
+        if first == last:  # most (spike, delay) pairs of a group have no synapses
+            continue
+        ch = group_channel[g]
+        rule = group_rule[g]
+        tr = group_trace[g]
+        constant = group_weight[g]
+        if not np.isnan(constant):  # a static group with one weight
+            for s in range(first, last):
+                arrivals[ch, np.uint64(post[s])] += constant
+            continue
+        off = np.uint64(group_weight_offset[g])  # weight of synapse s at s - off
+        if rule == SPNET:  # the flagship rule: a loop without branches
+            for s in range(first, last):
+                target = np.uint64(post[s])
+                arrivals[ch, target] += weight[s - off]
+                deriv[s - deriv_start] -= post_trace[tr, target]
+            continue
+        for s in range(first, last):
+            target = np.uint64(post[s])
+            arrivals[ch, target] += weight[s - off]
+            if rule == STATIC:
+                continue
+            y = post_trace[tr, target]
+            if rule == MULTIPLICATIVE:
+                w = weight[s - off]
+                weight[s - off] = clip(w - y * (w - group_params[g, W_MIN]), group_params[g, W_MIN], group_params[g, W_MAX])
+            else:
+                weight[s - off] = clip(weight[s - off] - y, group_params[g, W_MIN], group_params[g, W_MAX])
 
 
 @njit(cache=True, inline="always")
