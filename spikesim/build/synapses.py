@@ -186,7 +186,9 @@ def build_table(
     lay their synapses out by (source, delay). ``rules`` maps a rule key to (code, parameter row, update steps);
     ``keep_positions[i]`` keeps where the synapses of connection i went (to read their weights).
     Consumes ``per_connection``: each entry is set to None once its synapses are placed."""
-    max_delay = max([int(s.delay_steps.max()) for s in per_connection if len(s.delay_steps)] + [1])
+    # the longest delay of each connection (0 without synapses): of the network, and of each group
+    longest = [int(s.delay_steps.max()) if len(s.delay_steps) else 0 for s in per_connection]
+    max_delay = max(longest + [1])
     keys = _group_keys(per_connection, channels, rule_keys, rules, n_neurons * max_delay + 1)
     group_of_key: dict[tuple[int, str, float | None], int] = {}
     for key in keys:
@@ -216,11 +218,7 @@ def build_table(
         if group_rule[g] == STATIC:
             group_weight[g] = _constant_weight([per_connection[i].weight for i in members])
     group_size = [sum(len(per_connection[i]) for i in members) for members in group_connections]
-    group_max_delay = np.array(
-        [max([int(per_connection[i].delay_steps.max()) for i in members if len(per_connection[i])] + [0])
-         for members in group_connections],
-        np.int64,
-    )  # fmt: skip
+    group_max_delay = np.array([max([longest[i] for i in members] + [0]) for members in group_connections], np.int64)
     stored = np.isnan(group_weight)
     weight_store = np.empty(sum(size for size, keep in zip(group_size, stored) if keep), np.float64)
     no_weights = np.zeros(0, np.float64)
