@@ -47,16 +47,16 @@ def load_spec(job: dict):
     return spec_from_dict(data, base_dir=path.parent)
 
 
+def outgoing(network, g: int):
+    """Outgoing synapses of group g per neuron, from its pointers (each neuron's delays in a row)."""
+    n, d = network.neurons.n, network.synapses.max_delay_steps
+    rp = network.synapses.row_ptr[g]
+    return rp[d::d] - rp[: n * d : d]
+
+
 def outdegree_by_population(network) -> dict[str, float]:
     """Mean number of outgoing synapses of a neuron of each population (all groups)."""
-    import numpy as np
-
-    syn = network.synapses
-    n, d = network.neurons.n, syn.max_delay_steps
-    out = np.zeros(n, np.int64)
-    for g in range(syn.row_ptr.shape[0]):
-        rp = syn.row_ptr[g]
-        out += rp[d::d] - rp[: n * d : d]
+    out = sum(outgoing(network, g) for g in range(network.synapses.row_ptr.shape[0]))
     return {p: float(out[network.neurons.slice(p)].mean()) for p in network.neurons.names}
 
 
@@ -72,19 +72,14 @@ def plastic_synapse_count(network) -> int:
     return sum(int(rp[g, -1] - rp[g, 0]) for g in plastic_groups(network))
 
 
-def plastic_degree(network, block: int = 1 << 20):
-    """Plastic synapses of each neuron, outgoing plus incoming, counted from the table in blocks
-    (nothing the size of the table is made, and nothing is kept for the loop's memory)."""
+def plastic_degree(network):
+    """Plastic synapses of each neuron, outgoing (its pointers) plus incoming (the incoming
+    index's pointers): nothing the size of the table is made, nothing is kept for the loop."""
     import numpy as np
 
-    syn = network.synapses
-    n, d = network.neurons.n, syn.max_delay_steps
-    degree = np.zeros(n)
+    degree = np.zeros(network.neurons.n)
     for g in plastic_groups(network):
-        rp = syn.row_ptr[g]
-        degree += rp[d::d] - rp[: n * d : d]
-        for start in range(int(rp[0]), int(rp[-1]), block):
-            degree += np.bincount(syn.post[start : min(int(rp[-1]), start + block)], minlength=n)
+        degree += outgoing(network, g) + np.diff(network.synapses.in_ptr[g])
     return degree
 
 
