@@ -189,11 +189,13 @@ def resume(
     should_stop: Callable[[], int] | None = None,
     checkpoint_every_ms: float | None = None,
     loaded: Checkpoint | None = None,
+    on_built: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Continue a run from its checkpoint to the end, giving the same data, bit for bit, as a run
     that was never stopped. The data recorded before the checkpoint is taken from the run's
     ``<output>.partial`` file; the complete file appears under ``output``. ``loaded`` is the
-    checkpoint already read from ``checkpoint`` (it is then not read again)."""
+    checkpoint already read from ``checkpoint`` (it is then not read again); ``on_built`` is called
+    once the network is rebuilt, before the first step."""
     from .engine.checkpoint import load_checkpoint
     from .io.hdf5 import read
 
@@ -212,6 +214,8 @@ def resume(
         raise OutputError(f"cannot resume: {partial} ends before the checkpoint (step {ck.step})")
     before.cut_after(ck.step - 1)
     every = _checkpoint_steps(network, checkpoint_every_ms)
+    if on_built is not None:
+        on_built()
     summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
     counter = _Counter(summary, network.dt_ms)
     writer = _file_writer(network, output)  # starts a new .partial: `before` is in memory

@@ -117,16 +117,30 @@ def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: 
         click.echo(f"  plot:   {picture}")
 
 
+def _run_options(output_help: str, checkpoint_help: str):
+    """The options ``run`` and ``resume`` share: where the data and plots go, checkpoints, quiet."""
+    options = [
+        click.option("-o", "--output", type=click.Path(dir_okay=False), help=output_help),
+        click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Raster plot (default: output with .png)."),
+        click.option("--no-plot", is_flag=True, help="Do not draw the raster plot."),
+        click.option("--checkpoint-every-ms", type=float, help=checkpoint_help),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @main.command()
 @click.argument("network", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="HDF5 file (default: run.output or NAME.h5).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Raster plot (default: output with .png).")
-@click.option("--no-plot", is_flag=True, help="Do not draw the raster plot.")
+@_run_options("HDF5 file (default: run.output or NAME.h5).", "Write OUTPUT.ckpt at this interval (see `resume`).")
 @click.option("--duration-ms", type=float, help="Override run.duration_ms.")
 @click.option("--seed", type=int, help="Override run.seed.")
-@click.option("--checkpoint-every-ms", type=float, help="Write OUTPUT.ckpt at this interval (see `resume`).")
 @click.option("--ignore-memory-check", is_flag=True, help="Build even if the network seems not to fit in memory.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every_ms, ignore_memory_check, quiet) -> None:
     """Simulate NETWORK (a YAML file): spikes to HDF5, raster to PNG.
 
@@ -169,15 +183,11 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
 
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="HDF5 file (default: the run's own output).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Raster plot (default: output with .png).")
-@click.option("--no-plot", is_flag=True, help="Do not draw the raster plot.")
-@click.option("--checkpoint-every-ms", type=float, help="Keep writing checkpoints at this interval.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@_run_options("HDF5 file (default: the run's own output).", "Keep writing checkpoints at this interval.")
 def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -> None:
     """Continue an interrupted run from its CHECKPOINT (OUTPUT.ckpt) to the end."""
     from . import api
-    from .build.memory import return_freed_arrays_to_the_system
+    from .build.memory import return_freed_arrays_to_the_system, reuse_freed_arrays_during_the_run
     from .engine.checkpoint import load_checkpoint
 
     return_freed_arrays_to_the_system()  # as `run`: the rebuild's temporaries do not linger
@@ -190,7 +200,8 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -
     total = int(round(spec.run.duration_ms / spec.run.dt_ms))
     summary = _simulate_to_file(
         lambda update, stop: api.resume(
-            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck
+            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck,
+            on_built=reuse_freed_arrays_during_the_run,  # as `run` after its build
         ),
         target,
         quiet,

@@ -88,7 +88,10 @@ def test_interrupted_run_resumes_bit_for_bit(tmp_path, stop_after_chunks):
     partial = read(str(out) + ".partial")
     assert partial.status == "interrupted" and not out.exists()
     assert (tmp_path / "cut.h5.ckpt").exists()
-    summary = api.resume(tmp_path / "cut.h5.ckpt")
+    events = []
+    summary = api.resume(tmp_path / "cut.h5.ckpt", on_built=lambda: events.append("built"),
+                         on_chunk=lambda done, total: events.append("chunk"))
+    assert events[0] == "built" and events.count("built") == 1 and "chunk" in events
     assert summary.status == "complete" and out.exists() and not (tmp_path / "cut.h5.ckpt").exists()
     same_data(read(tmp_path / "whole.h5"), read(out))
 
