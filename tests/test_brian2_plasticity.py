@@ -1,5 +1,5 @@
 """Plasticity through the Brian2 bridge (spikesim.bridge.brian2): every rule, spike for spike and
-weight for weight, against spikesim and against the hand-computed pair sums of test_plasticity.
+weight for weight, against spikesim and against the hand-computed cases of test_plasticity.
 
 Measured (numpy target, dt = 1 ms): the plastic test network of test_plasticity agrees exactly,
 spikes and every weight snapshot, for 5 s with each rule at dt = 1 and 0.5 ms; the
@@ -21,7 +21,7 @@ brian2 = pytest.importorskip("brian2")
 
 from click.testing import CliRunner
 from test_brian2_bridge import assert_same_spikes, run_exported_script
-from test_plasticity import ADD, PAIRS, PLASTIC, RULES, pair_sum
+from test_plasticity import PAIR_CASES, PAIRS, PLASTIC, RULES
 
 from spikesim import build, load, run, spec_from_dict, spec_from_yaml
 from spikesim.bridge.brian2 import run_brian2
@@ -92,62 +92,9 @@ def both_pairs(rule, delays, pre_spikes, post_spikes, dt=1.0, w0=1.0, T=200):
     return theirs.weights["syn"].values[-1]
 
 
-@pytest.mark.parametrize("lag", [-7, -1, 0, 4])
-def test_additive_single_pair_at_lags(lag):
-    t_pre, delay = 50.0, 5.0
-    w = both_pairs(ADD, [delay], [(0, t_pre)], [t_pre + delay + lag])
-    expected = 1.0 + pair_sum([t_pre], [t_pre + delay + lag], delay, 1.0, 0.1, 0.12, 20, 10)
-    assert w[0] == pytest.approx(expected, abs=1e-12)
-
-
-def test_simultaneous_arrival_and_post_spike_potentiates_fully():
-    assert both_pairs(ADD, [3.0], [(0, 40.0)], [43.0])[0] == pytest.approx(1.1, abs=1e-12)
-
-
-def test_many_spikes_on_different_delays_sum_all_pairs():
-    delays = [1.0, 4.0, 9.0]
-    pre = [(0, 20.0), (0, 35.0), (1, 22.0), (1, 30.0), (2, 15.0), (2, 41.0), (0, 60.0), (1, 60.0), (2, 60.0)]
-    post = [27.0, 40.0, 61.0, 75.0]
-    w = both_pairs(ADD, delays, pre, post)
-    for j, d in enumerate(delays):
-        times = [t for p, t in pre if p == j]
-        assert w[j] == pytest.approx(1.0 + pair_sum(times, post, d, 1.0, 0.1, 0.12, 20, 10), abs=1e-12)
-
-
-def test_several_arrivals_in_one_step_and_small_dt():
-    delays = [5.0, 3.0, 1.0]
-    pre = [(0, 20.0), (1, 22.0), (2, 24.0)]  # all arrive at 25 ms
-    w = both_pairs(ADD, delays, pre, [25.0, 31.0])
-    assert w[0] == w[1] == w[2] == pytest.approx(1.0 + pair_sum([20.0], [25.0, 31.0], 5.0, 1.0, 0.1, 0.12, 20, 10), abs=1e-12)
-    w = both_pairs(ADD, [2.5], [(0, 10.25)], [12.75, 14.0], dt=0.25, T=40)
-    assert w[0] == pytest.approx(1.0 + pair_sum([10.25], [12.75, 14.0], 2.5, 0.25, 0.1, 0.12, 20, 10), abs=1e-12)
-
-
-def test_nearest_multiplicative_and_clipping():
-    nearest = "{rule: stdp_nearest, A_plus: 0.1, A_minus: 0.12, tau_plus_ms: 20, tau_minus_ms: 10, w_min: -10, w_max: 10}"
-    w = both_pairs(nearest, [1.0], [(0, 10.0), (0, 15.0)], [30.0])
-    assert w[0] == pytest.approx(1.0 + 0.1 * np.exp(-(30 - 16) / 20), abs=1e-12)
-    w = both_pairs(nearest, [1.0], [(0, 30.0)], [20.0, 24.0])
-    assert w[0] == pytest.approx(1.0 - 0.12 * np.exp(-(31 - 1 - 24) / 10), abs=1e-12)
-    mult = "{rule: stdp_multiplicative, A_plus: 0.1, A_minus: 0.12, tau_plus_ms: 20, tau_minus_ms: 10, w_min: 0, w_max: 5}"
-    w = both_pairs(mult, [2.0], [(0, 10.0)], [15.0], w0=4.0)
-    assert w[0] == pytest.approx(4.0 + 0.1 * np.exp(-3 / 20) * (5 - 4.0), abs=1e-12)
-    w = both_pairs(mult, [2.0], [(0, 20.0)], [15.0], w0=4.0)
-    assert w[0] == pytest.approx(4.0 - 0.12 * np.exp(-(22 - 1 - 15) / 10) * 4.0, abs=1e-12)
-    clipped = "{rule: stdp_additive, A_plus: 1.0, A_minus: 1.0, w_min: 0, w_max: 1.5}"
-    many = [(0, float(t)) for t in range(10, 100, 10)]
-    assert both_pairs(clipped, [1.0], many, [t + 1 for _, t in many])[0] == 1.5
-    assert both_pairs(clipped, [1.0], [(0, t + 2) for _, t in many], [t for _, t in many])[0] == 0.0
-
-
-def test_spnet_rule_applies_its_derivative_each_interval():
-    w = both_pairs("{rule: spnet, update_interval_ms: 50, w_max: 10}", [1.0], [(0, 20.0)], [22.0], w0=6.0, T=150)
-    sd = 0.1 * 0.95
-    expected = 6.0
-    for _ in range(3):
-        expected += 0.01 + sd
-        sd *= 0.9
-    assert w[0] == pytest.approx(expected, abs=1e-12)
+@pytest.mark.parametrize("case", [c for c in PAIR_CASES if c.brian2], ids=lambda case: case.name)
+def test_hand_placed_spikes_give_the_hand_computed_weights(case):
+    np.testing.assert_allclose(case.run(both_pairs), case.expected, rtol=0, atol=1e-12)
 
 
 # ------------------------------------------------------------------ polychronization

@@ -1,5 +1,7 @@
 """Plasticity: kernels pinned to the plain twin, and each rule against hand-computed pair sums."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -122,95 +124,111 @@ def pair_sum(pre_times, post_times, delay, dt, A_plus, A_minus, tau_plus, tau_mi
 
 
 ADD = "{rule: stdp_additive, A_plus: 0.1, A_minus: 0.12, tau_plus_ms: 20, tau_minus_ms: 10, w_min: -10, w_max: 10}"
+NEAREST = ADD.replace("stdp_additive", "stdp_nearest")
+MULTIPLICATIVE = ADD.replace("stdp_additive", "stdp_multiplicative").replace("w_min: -10, w_max: 10", "w_min: 0, w_max: 5")
+CLIPPED = "{rule: stdp_additive, A_plus: 1.0, A_minus: 1.0, w_min: 0, w_max: 1.5}"
+SPNET_50 = "{rule: spnet, update_interval_ms: 50, w_max: 10}"
 
 
-@pytest.mark.parametrize("lag", [-30, -7, -1, 0, 1, 4, 25])
-@pytest.mark.parametrize("delay", [1.0, 5.0])
-def test_additive_single_pair_at_lags(lag, delay):
+@dataclass(frozen=True)
+class PairCase:
+    """Spikes placed by hand around one postsynaptic neuron, and the final weight of each
+    synapse, computed by hand. test_brian2_plasticity runs the cases marked ``brian2`` in both
+    simulators."""
+
+    name: str
+    rule: str
+    delays: list
+    pre: list  # (presynaptic neuron, spike time in ms)
+    post: list  # postsynaptic spike times in ms
+    expected: list  # final weight of each synapse
+    dt: float = 1.0
+    w0: float = 1.0
+    T: int = 200
+    brian2: bool = True
+
+    def run(self, simulate):
+        """``simulate`` is run_pairs or its Brian2 counterpart; returns the final weights."""
+        return simulate(self.rule, self.delays, self.pre, self.post, dt=self.dt, w0=self.w0, T=self.T)
+
+
+def additive(delays, pre, post, dt=1.0):
+    """Each synapse's weight after the all-to-all pair sums of ADD (w0 = 1)."""
+    return [1.0 + pair_sum([t for p, t in pre if p == j], post, d, dt, 0.1, 0.12, 20, 10) for j, d in enumerate(delays)]
+
+
+def _lag_case(lag, delay):
     """lag = t_post - t_arrival; negative: post before the presynaptic spike arrives."""
-    t_pre = 50.0
-    t_post = t_pre + delay + lag
-    w, _ = run_pairs(ADD, [delay], [(0, t_pre)], [t_post])
-    expected = pair_sum([t_pre], [t_post], delay, 1.0, 0.1, 0.12, 20, 10)
-    if lag >= 0:
-        assert expected > 0
-    else:
-        assert expected < 0
-    assert w[0] == pytest.approx(1.0 + expected, abs=1e-12)
+    pre, post = [(0, 50.0)], [50.0 + delay + lag]
+    return PairCase(f"additive lag {lag} delay {delay}", ADD, [delay], pre, post, additive([delay], pre, post),
+                    brian2=delay == 5.0 and lag in (-7, -1, 0, 4))  # fmt: skip
 
 
-def test_simultaneous_arrival_and_post_spike_potentiates_fully():
-    w, _ = run_pairs(ADD, [3.0], [(0, 40.0)], [43.0])
-    assert w[0] == pytest.approx(1.1, abs=1e-12)
-
-
-def test_additive_many_spikes_on_different_delays_sum_all_pairs():
-    delays = [1.0, 4.0, 9.0]
-    pre = [(0, 20.0), (0, 35.0), (1, 22.0), (1, 30.0), (2, 15.0), (2, 41.0), (0, 60.0), (1, 60.0), (2, 60.0)]
-    post = [27.0, 40.0, 61.0, 75.0]
-    w, _ = run_pairs(ADD, delays, pre, post)
-    for j, d in enumerate(delays):
-        times = [t for p, t in pre if p == j]
-        assert w[j] == pytest.approx(1.0 + pair_sum(times, post, d, 1.0, 0.1, 0.12, 20, 10), abs=1e-12)
-
-
-def test_several_arrivals_in_one_step_at_one_post_neuron():
-    # three presynaptic neurons whose spikes arrive in the same step, just before a post spike
-    delays = [5.0, 3.0, 1.0]
-    pre = [(0, 20.0), (1, 22.0), (2, 24.0)]  # all arrive at 25 ms
-    w, _ = run_pairs(ADD, delays, pre, [25.0, 31.0], dt=1.0)
-    for j, d in enumerate(delays):
-        times = [t for p, t in pre if p == j]
-        assert w[j] == pytest.approx(1.0 + pair_sum(times, [25.0, 31.0], d, 1.0, 0.1, 0.12, 20, 10), abs=1e-12)
-    assert w[0] == w[1] == w[2]
-
-
-def test_small_dt_pairs():
-    w, _ = run_pairs(ADD, [2.5], [(0, 10.25)], [12.75, 14.0], dt=0.25, T=40)
-    assert w[0] == pytest.approx(1.0 + pair_sum([10.25], [12.75, 14.0], 2.5, 0.25, 0.1, 0.12, 20, 10), abs=1e-12)
-
-
-def test_nearest_uses_only_the_latest_spike():
-    rule = "{rule: stdp_nearest, A_plus: 0.1, A_minus: 0.12, tau_plus_ms: 20, tau_minus_ms: 10, w_min: -10, w_max: 10}"
-    # two arrivals (11 and 16 ms) before one post spike at 30: only the latest counts
-    w, _ = run_pairs(rule, [1.0], [(0, 10.0), (0, 15.0)], [30.0])
-    assert w[0] == pytest.approx(1.0 + 0.1 * np.exp(-(30 - 16) / 20), abs=1e-12)
-    # two post spikes (20, 24 ms) before an arrival at 31 ms: only the latest depresses
-    w, _ = run_pairs(rule, [1.0], [(0, 30.0)], [20.0, 24.0])
-    assert w[0] == pytest.approx(1.0 - 0.12 * np.exp(-(31 - 1 - 24) / 10), abs=1e-12)
-
-
-def test_multiplicative_scales_with_distance_to_bounds():
-    rule = "{rule: stdp_multiplicative, A_plus: 0.1, A_minus: 0.12, tau_plus_ms: 20, tau_minus_ms: 10, w_min: 0, w_max: 5}"
-    w, _ = run_pairs(rule, [2.0], [(0, 10.0)], [15.0], w0=4.0)
-    assert w[0] == pytest.approx(4.0 + 0.1 * np.exp(-3 / 20) * (5 - 4.0), abs=1e-12)
-    w, _ = run_pairs(rule, [2.0], [(0, 20.0)], [15.0], w0=4.0)
-    assert w[0] == pytest.approx(4.0 - 0.12 * np.exp(-(22 - 1 - 15) / 10) * (4.0 - 0), abs=1e-12)
-
-
-def test_weights_clip_at_bounds():
-    rule = "{rule: stdp_additive, A_plus: 1.0, A_minus: 1.0, w_min: 0, w_max: 1.5}"
-    many_pre = [(0, float(t)) for t in range(10, 100, 10)]
-    w, rec = run_pairs(rule, [1.0], many_pre, [t + 1 for _, t in many_pre])
-    assert w[0] == 1.5
-    w, _ = run_pairs(rule, [1.0], [(0, float(t)) for t in range(12, 100, 10)], [float(t) for t in range(10, 100, 10)])
-    assert w[0] == 0.0
-
-
-def test_spnet_rule_accumulates_into_derivative_and_applies_each_interval():
-    rule = "{rule: spnet, update_interval_ms: 50, w_max: 10}"
-    # one pairing, pre arrival (21 ms) one step before the post spike (22 ms)
-    w, rec = run_pairs(rule, [1.0], [(0, 20.0)], [22.0], w0=6.0, T=150)
-    snaps = rec.weights["syn"]
-    assert snaps.times_ms.tolist() == [0.0, 150.0]  # before the first step, and at the end
-    assert snaps.values[0, 0] == 6.0
+def _spnet_by_hand():
+    # one pairing, pre arrival (21 ms) one step before the post spike (22 ms); the derivative is
+    # applied at 50, 100 and 150 ms and decays by 0.9 after each
     sd = 0.1 * 0.95  # P set to 0.1 at 20 ms, one step of decay by the 22 ms post spike
-    w1 = 6.0 + (0.01 + sd)
-    sd *= 0.9
-    w2 = w1 + (0.01 + sd)
-    sd *= 0.9
-    w3 = w2 + (0.01 + sd)
-    assert w[0] == pytest.approx(w3, abs=1e-12)
+    w = 6.0
+    for _ in range(3):
+        w += 0.01 + sd
+        sd *= 0.9
+    return w
+
+
+MANY_PRE = [(0, 20.0), (0, 35.0), (1, 22.0), (1, 30.0), (2, 15.0), (2, 41.0), (0, 60.0), (1, 60.0), (2, 60.0)]
+SAME_STEP_PRE = [(0, 20.0), (1, 22.0), (2, 24.0)]  # delays 5, 3, 1: all arrive at 25 ms
+EVERY_10 = [(0, float(t)) for t in range(10, 100, 10)]
+PAIR_CASES = [_lag_case(lag, delay) for delay in (1.0, 5.0) for lag in (-30, -7, -1, 0, 1, 4, 25)] + [
+    PairCase("simultaneous arrival and post spike potentiate fully", ADD, [3.0], [(0, 40.0)], [43.0], [1.1]),
+    PairCase("many spikes on different delays sum all pairs", ADD, [1.0, 4.0, 9.0], MANY_PRE, [27.0, 40.0, 61.0, 75.0],
+             additive([1.0, 4.0, 9.0], MANY_PRE, [27.0, 40.0, 61.0, 75.0])),
+    PairCase("several arrivals in one step at one neuron", ADD, [5.0, 3.0, 1.0], SAME_STEP_PRE, [25.0, 31.0],
+             additive([5.0, 3.0, 1.0], SAME_STEP_PRE, [25.0, 31.0])),
+    PairCase("dt 0.25", ADD, [2.5], [(0, 10.25)], [12.75, 14.0], additive([2.5], [(0, 10.25)], [12.75, 14.0], dt=0.25),
+             dt=0.25, T=40),
+    # nearest: two arrivals (11, 16 ms) before one post spike at 30, two post spikes (20, 24 ms)
+    # before an arrival at 31 ms: only the latest counts
+    PairCase("nearest potentiates from the latest arrival", NEAREST, [1.0], [(0, 10.0), (0, 15.0)], [30.0],
+             [1.0 + 0.1 * np.exp(-(30 - 16) / 20)]),
+    PairCase("nearest depresses from the latest post spike", NEAREST, [1.0], [(0, 30.0)], [20.0, 24.0],
+             [1.0 - 0.12 * np.exp(-(31 - 1 - 24) / 10)]),
+    PairCase("multiplicative potentiation scales with w_max - w", MULTIPLICATIVE, [2.0], [(0, 10.0)], [15.0],
+             [4.0 + 0.1 * np.exp(-3 / 20) * (5 - 4.0)], w0=4.0),
+    PairCase("multiplicative depression scales with w - w_min", MULTIPLICATIVE, [2.0], [(0, 20.0)], [15.0],
+             [4.0 - 0.12 * np.exp(-(22 - 1 - 15) / 10) * (4.0 - 0)], w0=4.0),
+    PairCase("weights clip at w_max", CLIPPED, [1.0], EVERY_10, [t + 1 for _, t in EVERY_10], [1.5]),
+    PairCase("weights clip at w_min", CLIPPED, [1.0], [(0, t + 2) for _, t in EVERY_10], [t for _, t in EVERY_10], [0.0]),
+    PairCase("spnet accumulates a derivative and applies it each interval", SPNET_50, [1.0], [(0, 20.0)], [22.0],
+             [_spnet_by_hand()], w0=6.0, T=150),
+]  # fmt: skip
+
+
+def test_the_hand_computed_lags_potentiate_after_the_arrival_and_depress_before():
+    lags = [case for case in PAIR_CASES if case.name.startswith("additive lag")]
+    assert len(lags) == 14
+    for case in lags:
+        lag = case.post[0] - case.pre[0][1] - case.delays[0]
+        assert (case.expected[0] > 1.0) == (lag >= 0), case.name
+
+
+@pytest.mark.parametrize("case", PAIR_CASES, ids=lambda case: case.name)
+def test_hand_placed_spikes_give_the_hand_computed_weights(case):
+    w, _ = case.run(run_pairs)
+    np.testing.assert_allclose(w, case.expected, rtol=0, atol=1e-12)
+
+
+def test_arrivals_in_one_step_change_their_weights_alike():
+    case = next(c for c in PAIR_CASES if c.name.startswith("several arrivals"))
+    w, _ = case.run(run_pairs)
+    assert w[0] == w[1] == w[2] != 1.0
+
+
+def test_spnet_snapshots_the_weights_before_the_first_step_and_at_the_end():
+    case = next(c for c in PAIR_CASES if c.rule == SPNET_50)
+    _, rec = case.run(run_pairs)
+    snaps = rec.weights["syn"]
+    assert snaps.times_ms.tolist() == [0.0, 150.0]
+    assert snaps.values[0, 0] == 6.0
 
 
 def test_spnet_group_after_a_static_group_keeps_its_derivative_at_an_offset():
