@@ -182,6 +182,26 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
         np.testing.assert_array_equal(in_file[plan.connection].values, values)
 
 
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_mean_run_length_counts_synapses_per_spike_delay_and_group(block, monkeypatch):
+    """The synapses over the distinct (group, source, delay) triples, counted from sources(),
+    delays() and the groups' spans; whatever the block the pointers are scanned in. Delivery
+    prefetches only where runs are short: all-to-all's runs are whole rows."""
+    from spikesim.engine import step
+
+    syn = build(spec_from_yaml(CONSTANT_WEIGHTS)).synapses
+    groups = np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    triples = set(zip(groups.tolist(), syn.sources().tolist(), syn.delays().tolist()))
+    assert syn.mean_run_length(block) == syn.n_synapses / len(triples) < 10
+    dense = build(spec_from_yaml(BASE.format(rule="all_to_all", extra="", na=30, nb=120, pre="a", post="[a, b]",
+                                             seed=1, dt=1.0, delay=1))).synapses  # fmt: skip
+    assert dense.mean_run_length(block) == 150.0  # one run of 150 targets per source
+    monkeypatch.setattr(step, "PREFETCH_ABOVE_BYTES", -1)  # as if both had outgrown the caches
+    assert step.prefetch_pays(syn) and not step.prefetch_pays(dense)
+    monkeypatch.setattr(step, "PREFETCH_ABOVE_BYTES", syn.post.nbytes)
+    assert not step.prefetch_pays(syn)
+
+
 def test_delays_round_only_when_asked():
     from spikesim import SpecError
 

@@ -53,7 +53,7 @@ def test_kernels_match_reference_spike_for_spike(scheme, dt, seed, monkeypatch):
     from spikesim.engine import step
 
     # seed 2: delivery prefetching ahead, as in networks too large for the caches; same results
-    monkeypatch.setattr(step, "PREFETCH_ABOVE_BYTES", -1 if seed == 2 else 2 << 20)
+    monkeypatch.setattr(step, "prefetch_pays", lambda syn: seed == 2)
     network = build(spec_from_yaml(MIXED.format(scheme=scheme, dt=dt, seed=seed)))
     recording = run(network)
     ref = simulate_reference(network)

@@ -43,7 +43,7 @@ def test_plastic_kernels_match_twin_spike_and_weight(rule, dt, prefetch, monkeyp
     than 16 spikes): the same results as the twin."""
     from spikesim.engine import step
 
-    monkeypatch.setattr(step, "PREFETCH_ABOVE_BYTES", -1 if prefetch else 2 << 20)
+    monkeypatch.setattr(step, "prefetch_pays", lambda syn: prefetch)
     text = PLASTIC.format(rule=RULES[rule], dt=dt, seed=3)
     if prefetch:
         text = text.replace("k: 3, amplitude: 40", "k: 40, amplitude: 40")

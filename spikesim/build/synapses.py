@@ -71,6 +71,17 @@ class SynapseTable:
     def n_synapses(self) -> int:
         return len(self.post)
 
+    def mean_run_length(self, block: int = 1 << 20) -> float:
+        """The mean number of synapses a spike reaches at one delay in one group: the synapses
+        over the (source, delay) segments that have any (0.0 without synapses). Counted in
+        blocks of ``block`` pointers, so that nothing the size of the pointers is made."""
+        runs = 0
+        for ptr in self.row_ptr:
+            for lo in range(0, len(ptr) - 1, block):
+                seg = ptr[lo : lo + block + 1]
+                runs += int(np.count_nonzero(seg[1:] != seg[:-1]))
+        return self.n_synapses / runs if runs else 0.0
+
     @property
     def weight(self) -> np.ndarray:
         """The weight of every synapse in table order (a new array: changing it changes nothing)."""

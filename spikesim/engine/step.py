@@ -45,6 +45,7 @@ from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, WeightSnapshot
 from . import kernels
 
 if TYPE_CHECKING:
+    from ..build.synapses import SynapseTable
     from .checkpoint import Checkpoint
 
 # Dense input buffers are kept under this many float64 values per chunk (64 MiB).
@@ -58,6 +59,16 @@ EVENT_BUDGET = 2 * 1024 * 1024
 # i.e. where the synapses have left the caches. Measured: spnet 1000 (0.4 MB of targets) 5 %
 # slower with it, spnet 10 000 (4 MB) 8 % faster, 100 000 5 % faster, static 1M x 100 30 % faster.
 PREFETCH_ABOVE_BYTES = 2 << 20
+# ... and where a spike reaches few synapses at one delay (the table's mean_run_length below
+# this): long runs are streamed by the processor's own prefetcher, and asking ahead only costs.
+# spnet and static 1M x 100 have 5-6 synapses per run; the 2003 network's all-to-all has 1000,
+# and its loop was 5 % slower with prefetching (4 MB of targets).
+PREFETCH_BELOW_RUN = 64
+
+
+def prefetch_pays(syn: SynapseTable) -> bool:
+    """Whether delivery should prefetch ahead: a large table of short runs."""
+    return syn.post.nbytes > PREFETCH_ABOVE_BYTES and syn.mean_run_length() < PREFETCH_BELOW_RUN
 
 
 @dataclass
@@ -209,7 +220,7 @@ def simulate(
     has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
     has_jumps = network.has_voltage_jumps
     group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
-    far = syn.post.nbytes > PREFETCH_ABOVE_BYTES
+    far = prefetch_pays(syn)
     deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
