@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -101,9 +102,17 @@ class RunSummary:
     populations: dict[str, int]
     spike_counts: dict[str, int] = field(default_factory=dict)
     simulated_ms: float = 0.0
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # the whole run, compile_s included
     status: str = "running"
     recorded_neurons: dict[str, int] = field(default_factory=dict)  # where not all are recorded
+    # of wall_s, the seconds Numba spent compiling kernels for argument types it met for the
+    # first time: once per installation and kind of network, later runs load them from the cache
+    compile_s: float = 0.0
+
+    @property
+    def loop_s(self) -> float:
+        """The run's own time: wall_s without compile_s."""
+        return self.wall_s - self.compile_s
 
     def mean_rate_hz(self, population: str) -> float:
         seconds = self.simulated_ms / 1000.0
@@ -128,6 +137,22 @@ class _Counter:
     def close(self, status: str, last_complete_step: int) -> None:
         self.flush(last_complete_step)
         self.summary.status = status
+
+
+@contextmanager
+def _timed(summary: RunSummary):
+    """Time the run into ``summary``: wall_s, and compile_s, the part of it Numba spent compiling
+    (cache misses only: loading a cached kernel is not compiling), even when the run fails or is
+    interrupted."""
+    from numba.core.event import TimingListener, install_listener
+
+    started = time.perf_counter()
+    try:
+        with install_listener("numba:compile", TimingListener()) as compiling:
+            yield
+    finally:
+        summary.wall_s = time.perf_counter() - started
+        summary.compile_s = compiling.duration if compiling.done else 0.0
 
 
 def run_to_file(
@@ -156,8 +181,7 @@ def run_to_file(
     every = _checkpoint_steps(network, checkpoint_every_ms)
     ckpt = Path(checkpoint_path) if checkpoint_path else output.with_name(output.name + ".ckpt")
     summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
-    started = time.perf_counter()
-    try:
+    with _timed(summary):
         simulate(
             network,
             [_file_writer(network, output), _Counter(summary, network.dt_ms)],
@@ -168,8 +192,6 @@ def run_to_file(
             checkpoint_output=str(output.resolve()),
             share_weights=consume_network,
         )
-    finally:
-        summary.wall_s = time.perf_counter() - started
     if every:
         ckpt.unlink(missing_ok=True)  # the run completed: nothing to resume
     return summary
@@ -219,8 +241,7 @@ def resume(
     summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
     counter = _Counter(summary, network.dt_ms)
     writer = _file_writer(network, output)  # starts a new .partial: `before` is in memory
-    started = time.perf_counter()
-    try:
+    with _timed(summary):
         for sink in (writer, counter):
             sink.write(before.as_chunk())
         simulate(
@@ -233,8 +254,6 @@ def resume(
             checkpoint_path=checkpoint,
             checkpoint_output=str(output.resolve()),
         )
-    finally:
-        summary.wall_s = time.perf_counter() - started
     checkpoint.unlink(missing_ok=True)
     return summary
 

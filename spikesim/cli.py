@@ -108,7 +108,10 @@ def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: 
             pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{conn}{png.suffix}"), conn))
     if quiet:
         return
-    click.echo(f"{name}: {summary.simulated_ms:g} ms simulated in {summary.wall_s:.2f} s (build {build_s:.2f} s)")
+    setup = f"build {build_s:.2f} s"
+    if summary.compile_s >= 0.05:  # a first run: Numba compiled kernels for it, and cached them
+        setup += f", compiling the kernels {summary.compile_s:.1f} s, once: they are cached for later runs"
+    click.echo(f"{name}: {summary.simulated_ms:g} ms simulated in {summary.loop_s:.2f} s ({setup})")
     for pop, size in summary.populations.items():
         n = summary.spike_counts.get(pop, 0)
         click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {summary.mean_rate_hz(pop):8.2f} Hz")
