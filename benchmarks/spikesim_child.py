@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from common import (
@@ -90,6 +91,18 @@ def one_step_copy(network):
     return dataclasses.replace(network, spec=spec.model_copy(update={"run": run}))
 
 
+@contextmanager
+def compiling(res: dict, key: str):
+    """Seconds Numba spends compiling inside the block into res[key]: kernels this session's
+    cache does not hold yet, such as the build's and the inputs' kernels of a network unlike the
+    warm-up's. They are kept out of the build's and the kernels' cached times."""
+    from numba.core.event import TimingListener, install_listener
+
+    with install_listener("numba:compile", TimingListener()) as timer:
+        yield
+    res[key] = timer.duration if timer.done else 0.0
+
+
 def run_job(job: dict, result_path: str) -> None:
     t_start = time.time()
     res: dict = {"mode": "run", "since_spawn_at_start_s": t_start - job.get("t_parent", t_start)}
@@ -131,8 +144,9 @@ def run_job(job: dict, result_path: str) -> None:
     log(f"  kernels ready in {res['kernel_load_s']:.2f} s")
 
     t = time.perf_counter()
-    network = spikesim.build(spec)
-    res["build_s"] = time.perf_counter() - t
+    with compiling(res, "build_compile_s"):
+        network = spikesim.build(spec)
+    res["build_s"] = time.perf_counter() - t - res["build_compile_s"]
     res["rss_after_build"] = rss_bytes()
     try:  # as `spikesim run` does after it builds (chunks reuse freed memory)
         from spikesim.build.memory import reuse_freed_arrays_during_the_run
@@ -157,10 +171,13 @@ def run_job(job: dict, result_path: str) -> None:
     res["table_bytes"] = int(sum(x.nbytes for x in vars(syn).values() if isinstance(x, np.ndarray)))
     log(f"  built {res['n_neurons']} neurons, {res['n_synapses']} synapses in {res['build_s']:.2f} s")
 
-    # the network's own types (normally nothing left to compile)
+    # the network's own types (nothing left to compile after its first round)
     t = time.perf_counter()
-    simulate(one_step_copy(network), [])
-    res["kernel_load_s"] += time.perf_counter() - t
+    with compiling(res, "warmup_compile_s"):
+        simulate(one_step_copy(network), [])
+    res["kernel_load_s"] += time.perf_counter() - t - res["warmup_compile_s"]
+    if res["build_compile_s"] + res["warmup_compile_s"] > 0:
+        log(f"  compiled this network's own kernels: {res['build_compile_s']:.2f} s in the build, {res['warmup_compile_s']:.2f} s for the steps")
     res["rss_after_warmup"] = rss_bytes()
 
     if int(job.get("repeats", 1)) == 0:  # a compilation probe: no loop
