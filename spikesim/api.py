@@ -139,20 +139,30 @@ class _Counter:
         self.summary.status = status
 
 
-@contextmanager
-def _timed(summary: RunSummary):
-    """Time the run into ``summary``: wall_s, and compile_s, the part of it Numba spent compiling
-    (cache misses only: loading a cached kernel is not compiling), even when the run fails or is
-    interrupted."""
+def compile_seconds(listener) -> float:
+    """The seconds a ``compile_timer`` listener has measured."""
+    return listener.duration if listener.done else 0.0
+
+
+def compile_timer():
+    """A context that measures the seconds Numba spends compiling inside it (cache misses only:
+    loading a cached kernel is not compiling); read them with ``compile_seconds``."""
     from numba.core.event import TimingListener, install_listener
 
+    return install_listener("numba:compile", TimingListener())
+
+
+@contextmanager
+def _timed(summary: RunSummary):
+    """Time the run into ``summary``: wall_s, and compile_s, the part of it Numba spent
+    compiling, even when the run fails or is interrupted."""
     started = time.perf_counter()
     try:
-        with install_listener("numba:compile", TimingListener()) as compiling:
+        with compile_timer() as compiling:
             yield
     finally:
         summary.wall_s = time.perf_counter() - started
-        summary.compile_s = compiling.duration if compiling.done else 0.0
+        summary.compile_s = compile_seconds(compiling)
 
 
 def run_to_file(

@@ -77,6 +77,27 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
+def _say_when_compiling(quiet: bool):
+    """A context in which the first kernel Numba compiles (cache misses only) prints one line, so
+    that the seconds a first run spends compiling are not taken for a hang."""
+    from numba.core.event import Listener, install_listener
+
+    class Say(Listener):
+        said = quiet
+
+        def on_start(self, event) -> None:
+            if not self.said:
+                self.said = True
+                from tqdm import tqdm  # clears and redraws a progress bar around the line
+
+                tqdm.write("spikesim: compiling the kernels for this kind of network (once: they are cached)", file=sys.stderr)
+
+        def on_end(self, event) -> None:
+            pass
+
+    return install_listener("numba:compile", Say())
+
+
 def _simulate_to_file(start, output: Path, quiet: bool, total_steps: int):
     """Run ``start(on_chunk, should_stop)`` with a progress bar and signal handling; exit 130/143
     after an interruption."""
@@ -92,7 +113,8 @@ def _simulate_to_file(start, output: Path, quiet: bool, total_steps: int):
         close()
 
 
-def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: str, build_s: float) -> None:
+def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: str, build_s: float,
+            build_compile_s: float = 0.0) -> None:
     pictures = []
     if not no_plot:
         from .io.hdf5 import read
@@ -109,8 +131,9 @@ def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: 
     if quiet:
         return
     setup = f"build {build_s:.2f} s"
-    if summary.compile_s >= 0.05:  # a first run: Numba compiled kernels for it, and cached them
-        setup += f", compiling the kernels {summary.compile_s:.1f} s, once: they are cached for later runs"
+    compile_s = build_compile_s + summary.compile_s
+    if compile_s >= 0.05:  # a first run: Numba compiled kernels for it, and cached them
+        setup += f", compiling the kernels {compile_s:.1f} s, once: they are cached for later runs"
     click.echo(f"{name}: {summary.simulated_ms:g} ms simulated in {summary.loop_s:.2f} s ({setup})")
     for pop, size in summary.populations.items():
         n = summary.spike_counts.get(pop, 0)
@@ -168,20 +191,23 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
         data["run"].update(overrides)
         spec = spec_from_dict(data)
     output = Path(output or spec.run.output or f"{Path(network).stem}.h5")
-    started = time.perf_counter()
-    net = build(spec, memory_check=not ignore_memory_check)
-    build_s = time.perf_counter() - started
-    reuse_freed_arrays_during_the_run()  # the build's temporaries are gone: chunks reuse memory
-    summary = _simulate_to_file(
-        lambda update, stop: api.run_to_file(
-            net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms,
-            consume_network=True,
-        ),
-        output,
-        quiet,
-        net.n_steps,
-    )
-    _report(summary, output, no_plot, plot_path, quiet, spec.name, build_s)
+    with _say_when_compiling(quiet):
+        started = time.perf_counter()
+        with api.compile_timer() as compiling:  # the build's own kernels (connection rules)
+            net = build(spec, memory_check=not ignore_memory_check)
+        build_compile_s = api.compile_seconds(compiling)
+        build_s = time.perf_counter() - started - build_compile_s
+        reuse_freed_arrays_during_the_run()  # the build's temporaries are gone: chunks reuse memory
+        summary = _simulate_to_file(
+            lambda update, stop: api.run_to_file(
+                net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms,
+                consume_network=True,
+            ),
+            output,
+            quiet,
+            net.n_steps,
+        )
+    _report(summary, output, no_plot, plot_path, quiet, spec.name, build_s, build_compile_s)
 
 
 @main.command()
@@ -201,15 +227,16 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -
 
     spec = spec_from_yaml(ck.network_yaml)
     total = int(round(spec.run.duration_ms / spec.run.dt_ms))
-    summary = _simulate_to_file(
-        lambda update, stop: api.resume(
-            checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck,
-            on_built=reuse_freed_arrays_during_the_run,  # as `run` after its build
-        ),
-        target,
-        quiet,
-        total,
-    )
+    with _say_when_compiling(quiet):
+        summary = _simulate_to_file(
+            lambda update, stop: api.resume(
+                checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck,
+                on_built=reuse_freed_arrays_during_the_run,  # as `run` after its build
+            ),
+            target,
+            quiet,
+            total,
+        )
     _report(summary, target, no_plot, plot_path, quiet, spec.name, 0.0)
 
 

@@ -100,3 +100,23 @@ record: {spikes: {a: [0, 1, 2, 3]}}
     assert per_neuron > 5
     assert rec.mean_rate_hz("a") == pytest.approx(per_neuron)
     assert read(tmp_path / "r.h5").mean_rate_hz("a") == pytest.approx(per_neuron)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_first_run_says_once_that_it_compiles(capsys, quiet):
+    """The seconds Numba spends compiling the kernels of a first run get one line (not with -q);
+    kernels already compiled or cached get none."""
+    from numba import njit
+
+    from spikesim.cli import _say_when_compiling
+
+    with _say_when_compiling(quiet):
+        njit(lambda x: x + 1)(1)  # kernels never seen before: compiled here
+        njit(lambda x: x + 2)(1)
+    err = capsys.readouterr().err
+    assert err.count("compiling the kernels") == (0 if quiet else 1)
+    kernel = njit(lambda x: x + 3)
+    kernel(1)
+    with _say_when_compiling(False):
+        kernel(2)
+    assert capsys.readouterr().err == ""
