@@ -95,12 +95,17 @@ def one_step_copy(network):
 def compiling(res: dict, key: str):
     """Seconds Numba spends compiling inside the block into res[key]: kernels this session's
     cache does not hold yet, such as the build's and the inputs' kernels of a network unlike the
-    warm-up's. They are kept out of the build's and the kernels' cached times."""
-    from numba.core.event import TimingListener, install_listener
-
-    with install_listener("numba:compile", TimingListener()) as timer:
+    warm-up's. They are kept out of the build's and the kernels' cached times (0 with an older
+    spikesim, which has no compile timer)."""
+    try:
+        from spikesim.api import compile_seconds, compile_timer
+    except ImportError:
+        res[key] = 0.0
         yield
-    res[key] = timer.duration if timer.done else 0.0
+        return
+    with compile_timer() as timer:
+        yield
+    res[key] = compile_seconds(timer)
 
 
 def run_job(job: dict, result_path: str) -> None:
