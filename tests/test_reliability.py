@@ -2,6 +2,7 @@
 networks that cannot fit are refused before anything is allocated."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,10 +173,13 @@ def test_resume_cut_short_equals_uninterrupted(tmp_path):
     )  # fmt: skip
     assert proc.wait(timeout=120) == -signal.SIGKILL
     assert not (tmp_path / "cut.h5").exists()
-    done = subprocess.run([sys.executable, "-m", "spikesim.cli", "resume", "cut.h5.ckpt", "--no-plot", "-q"],
+    done = subprocess.run([sys.executable, "-m", "spikesim.cli", "resume", "cut.h5.ckpt", "--no-plot"],
                           cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     same_data(read(tmp_path / "whole.h5"), read(tmp_path / "cut.h5"))
+    # the summary counts the rebuild as the build
+    build_s = float(re.search(r"simulated in [0-9.]+ s \(build ([0-9.]+) s", done.stdout).group(1))
+    assert build_s > 0
 
 
 def test_memory_guard_refuses_before_building(tmp_path):
