@@ -49,15 +49,23 @@ def load_spec(job: dict):
 
 
 def outgoing(network, g: int):
-    """Outgoing synapses of group g per neuron, from its pointers (each neuron's delays in a row)."""
-    n, d = network.neurons.n, network.synapses.max_delay_steps
-    rp = network.synapses.row_ptr[g]
-    return rp[d::d] - rp[: n * d : d]
+    """Outgoing synapses of group g per neuron, from its pointers (each source's delays in a row;
+    a group keeps pointers for its own sources only)."""
+    import numpy as np
+
+    syn = network.synapses
+    out = np.zeros(network.neurons.n, np.int64)
+    d = int(syn.group_max_delay[g])
+    if d:
+        rp = syn.pointers(g)
+        first, n_sources = (int(x) for x in syn.group_pointers[g, 1:])
+        out[first : first + n_sources] = rp[d::d] - rp[: n_sources * d : d]
+    return out
 
 
 def outdegree_by_population(network) -> dict[str, float]:
     """Mean number of outgoing synapses of a neuron of each population (all groups)."""
-    out = sum(outgoing(network, g) for g in range(network.synapses.row_ptr.shape[0]))
+    out = sum(outgoing(network, g) for g in range(len(network.synapses.group_rule)))
     return {p: float(out[network.neurons.slice(p)].mean()) for p in network.neurons.names}
 
 
@@ -65,12 +73,12 @@ def plastic_groups(network) -> list[int]:
     from spikesim.build.plasticity import STATIC
 
     syn = network.synapses
-    return [g for g in range(syn.row_ptr.shape[0]) if syn.group_rule[g] != STATIC]
+    return [g for g in range(len(syn.group_rule)) if syn.group_rule[g] != STATIC]
 
 
 def plastic_synapse_count(network) -> int:
-    rp = network.synapses.row_ptr
-    return sum(int(rp[g, -1] - rp[g, 0]) for g in plastic_groups(network))
+    syn = network.synapses
+    return sum(hi - lo for lo, hi in (syn.span(g) for g in plastic_groups(network)))
 
 
 def plastic_degree(network):

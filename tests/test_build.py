@@ -148,12 +148,12 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
     assert by_name["bb"] == by_name["bc"] != by_name["ba"] and np.isnan(syn.group_weight[by_name["bb"]])
     assert np.isnan(syn.group_weight[by_name["jitter"]])  # drawn: stored
     stored = [g for g in range(len(syn.group_weight)) if np.isnan(syn.group_weight[g])]
-    assert len(syn.weight_store) == sum(int(syn.row_ptr[g, -1] - syn.row_ptr[g, 0]) for g in stored)
+    assert len(syn.weight_store) == sum(hi - lo for lo, hi in (syn.span(g) for g in stored))
     assert len(syn.weight_store) == 40 * 3 + 40 * 2 + 60 * 4
     assert syn.n_synapses == 60 * 15 + 40 * 15 + 60 * 4
     # the full weights, in table order, are what each connection asked for
     w, src = syn.weight, syn.sources()
-    groups = np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    groups = np.repeat(np.arange(syn.n_groups), [hi - lo for lo, hi in (syn.span(g) for g in range(syn.n_groups))])
     # each group's longest delay (delivery reads no pointers beyond it): 4 steps for aa's group,
     # 1 for the others
     delays = syn.delays()
@@ -161,6 +161,16 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
         delays[groups == g].max() for g in range(len(syn.group_weight))
     ]
     assert syn.group_max_delay[by_name["aa"]] == 4 == syn.max_delay_steps and syn.group_max_delay[by_name["ba"]] == 1
+    # a group keeps pointers for its own sources and delays only: ba's are b's 40 neurons
+    # (60-99) at one delay, not all 100 neurons at 4
+    src = syn.sources()
+    for g in range(syn.n_groups):
+        lo, hi = syn.span(g)
+        first, n_sources = syn.group_pointers[g, 1:]
+        assert first == src[lo:hi].min() and first + n_sources - 1 == src[lo:hi].max()
+        assert len(syn.pointers(g)) == n_sources * syn.group_max_delay[g] + 1
+    assert list(syn.group_pointers[by_name["ba"], 1:]) == [60, 40] and len(syn.pointers(by_name["ba"])) == 41
+    assert len(syn.row_ptr) == sum(len(syn.pointers(g)) for g in range(syn.n_groups)) < syn.n_groups * 100 * 4
     assert np.all(w[groups == by_name["ab"]] == 6.0)
     assert np.all(w[groups == by_name["ba"]] == -5.0)
     assert set(w[groups == by_name["bb"]]) == {-2.0, -3.0}
@@ -190,7 +200,7 @@ def test_mean_run_length_counts_synapses_per_spike_delay_and_group(block, monkey
     from spikesim.engine import step
 
     syn = build(spec_from_yaml(CONSTANT_WEIGHTS)).synapses
-    groups = np.repeat(np.arange(len(syn.group_weight)), np.diff(syn.row_ptr[:, [0, -1]]).ravel())
+    groups = np.repeat(np.arange(syn.n_groups), [hi - lo for lo, hi in (syn.span(g) for g in range(syn.n_groups))])
     triples = set(zip(groups.tolist(), syn.sources().tolist(), syn.delays().tolist()))
     assert syn.mean_run_length(block) == syn.n_synapses / len(triples) < 10
     dense = build(spec_from_yaml(BASE.format(rule="all_to_all", extra="", na=30, nb=120, pre="a", post="[a, b]",
@@ -257,66 +267,67 @@ def test_layout_kernels_match_their_plain_twins():
     )
 
     rng = np.random.default_rng(0)
-    n, d, s = 50, 7, 4000
-    pre = rng.integers(0, n, s).astype(np.int32)
-    post = rng.integers(0, n, s).astype(np.int32)
+    # sources 10 .. 59 of a network of 70 neurons: pointers for those 50 only
+    first, n, d, s, n_neurons = 10, 50, 7, 4000, 70
+    pre = rng.integers(first, first + n, s).astype(np.int32)
+    post = rng.integers(0, n_neurons, s).astype(np.int32)
     weight = rng.random(s)
     delay = rng.integers(1, d + 1, s).astype(np.int32)
     counts = np.zeros(n * d, np.int64)
-    count_keys(pre, 1, delay, d, counts)
+    count_keys(pre, 1, delay, d, first, counts)
     row_ptr = np.concatenate([[0], np.cumsum(counts)])
     fill = row_ptr[:-1].copy()
     post_out, weight_out, position = np.empty(s, np.int32), np.empty(s), np.empty(s, np.int64)
-    assert run_start(pre, 1, delay, d, fill) == -1
-    scatter(pre, 1, post, weight, delay, d, fill, post_out, weight_out, 0, position)
-    plain = layout_plain(pre, post, weight, delay, n, d)
+    assert run_start(pre, 1, delay, d, first, fill) == -1
+    scatter(pre, 1, post, weight, delay, d, first, fill, post_out, weight_out, 0, position)
+    plain = layout_plain(pre, post, weight, delay, n, d, first_source=first)
     for got, want in zip((row_ptr, post_out, weight_out, position), plain):
         np.testing.assert_array_equal(got, want)
     # a group that starts at table position 7 after a constant-weight group: its weights are
     # stored from 0 (weight_offset 7), its targets from 7, no positions kept
     fill = row_ptr[:-1] + 7
     post_7, weight_7 = np.empty(s + 7, np.int32), np.empty(s)
-    scatter(pre, 1, post, weight, delay, d, fill, post_7, weight_7, 7, np.zeros(0, np.int64))
+    scatter(pre, 1, post, weight, delay, d, first, fill, post_7, weight_7, 7, np.zeros(0, np.int64))
     np.testing.assert_array_equal(post_7[7:], plain[1])
     np.testing.assert_array_equal(weight_7, plain[2])
     # rows of one source kept once (per_pre synapses each), with narrow delays; sources in order
     # and delays rising within a row land in one run, which run_start tells before placing
-    rows, per = np.arange(n, dtype=np.int32), s // n
+    rows, per = np.arange(first, first + n, dtype=np.int32), s // n
     starts = []
     for row_delay in (np.sort(delay[:s].reshape(n, per), axis=1), delay[:s].reshape(n, per)):
         row_delay = row_delay.reshape(-1).astype(np.uint8)
         counts = np.zeros(n * d, np.int32)
-        count_keys(rows, per, row_delay, d, counts)
+        count_keys(rows, per, row_delay, d, first, counts)
         row_ptr_rows = np.concatenate([[0], np.cumsum(counts)]) + 3
         fill = row_ptr_rows[:-1].copy()
-        start = run_start(rows, per, row_delay, d, fill)
+        start = run_start(rows, per, row_delay, d, first, fill)
         position = np.empty(s, np.int64)
         post_rows, weight_rows = np.empty(s + 3, np.int32), np.empty(s + 3)
-        scatter(rows, per, post, weight, row_delay, d, fill, post_rows, weight_rows, 0, position)
-        plain = layout_plain(rows, post, weight, row_delay, n, d, offset=3, per_pre=per)
+        scatter(rows, per, post, weight, row_delay, d, first, fill, post_rows, weight_rows, 0, position)
+        plain = layout_plain(rows, post, weight, row_delay, n, d, offset=3, per_pre=per, first_source=first)
         for got, want in zip((row_ptr_rows, post_rows[3:], weight_rows[3:], position), plain):
             np.testing.assert_array_equal(got, want)
         run = _as_run(plain[3])
         assert start == (run.start if isinstance(run, slice) else -1)
         starts.append(start)
     assert starts == [3, -1]
-    assert run_start(rows[:0], 1, row_delay[:0], d, row_ptr_rows[:-1]) == -1
+    assert run_start(rows[:0], 1, row_delay[:0], d, first, row_ptr_rows[:-1]) == -1
     # the index of incoming synapses
-    fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n))])[:-1].copy()
+    fill = np.concatenate([[0], np.cumsum(np.bincount(post_out, minlength=n_neurons))])[:-1].copy()
     in_syn, in_key = np.empty(s, np.int64), np.empty(s, np.int32)
-    index_incoming(row_ptr, post_out, d, n, fill, in_syn, in_key)
-    for got, want in zip((in_syn, in_key), incoming_plain(row_ptr, post_out, d, n)):
+    index_incoming(row_ptr, post_out, d, first, n_neurons, fill, in_syn, in_key)
+    for got, want in zip((in_syn, in_key), incoming_plain(row_ptr, post_out, d, first, n_neurons)):
         np.testing.assert_array_equal(got, want)
     # and the layout means what it says: the synapse at in_syn[e] has the source and delay of
     # its key, which gives the slot-major trace history index of step `cur - delay`
     seg = np.searchsorted(row_ptr, in_syn, side="right") - 1
-    in_src, in_delay = incoming_source_delay(in_key, n)
-    np.testing.assert_array_equal(seg // d, in_src)
+    in_src, in_delay = incoming_source_delay(in_key, n_neurons)
+    np.testing.assert_array_equal(first + seg // d, in_src)
     np.testing.assert_array_equal(seg % d + 1, in_delay)
     L, cur = d + 1, 2
-    k = cur * n - in_key.astype(np.int64)
-    k[k < 0] += L * n
-    np.testing.assert_array_equal(k, ((cur - in_delay) % L) * n + in_src)
+    k = cur * n_neurons - in_key.astype(np.int64)
+    k[k < 0] += L * n_neurons
+    np.testing.assert_array_equal(k, ((cur - in_delay) % L) * n_neurons + in_src)
 
 
 def test_redraw_kernel_matches_its_plain_twin():

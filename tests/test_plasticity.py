@@ -245,7 +245,7 @@ def test_spnet_group_after_a_static_group_keeps_its_derivative_at_an_offset():
     network = build(spec_from_yaml("".join(lines)))
     start, stop = network.synapses.derivative_range
     syn = network.synapses
-    assert syn.group_rule[0] == STATIC and start == syn.row_ptr[0, -1] > 0
+    assert syn.group_rule[0] == STATIC and start == syn.span(0)[1] > 0
     assert len(State.initial(network).deriv) == stop - start < syn.n_synapses
     rec, ref = run(network), simulate_reference(network)
     t, i = rec.all_spikes()

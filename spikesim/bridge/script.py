@@ -83,8 +83,9 @@ def check_supported(network: Network) -> None:
 def _group_of(network: Network) -> np.ndarray:
     syn = network.synapses
     group_of = np.zeros(syn.n_synapses, np.int64)
-    for g in range(syn.row_ptr.shape[0]):
-        group_of[syn.row_ptr[g, 0] : syn.row_ptr[g, -1]] = g
+    for g in range(syn.n_groups):
+        lo, hi = syn.span(g)
+        group_of[lo:hi] = g
     return group_of
 
 
@@ -786,7 +787,7 @@ def script_source(network: Network, npz_name: str = "network_brian2.npz", *, has
         for pg in groups
     ) + "}" if groups else "{}"
     const_text = "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in constants.items()) + "}" if constants else "{}"
-    n_groups = syn.row_ptr.shape[0]
+    n_groups = syn.n_groups
     models_of = {}
     for g in range(n_groups):
         if g not in plastic:

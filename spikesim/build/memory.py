@@ -69,7 +69,7 @@ def estimate_bytes(spec: NetworkSpec) -> dict[str, int]:
     groups = max(1, len({(str(c.synapse), str(c.plasticity)) for c in spec.connections}))
     items = {
         "synapses": synapses * RUN_BYTES_PER_STATIC_SYNAPSE + plastic * EXTRA_BYTES_PER_PLASTIC_SYNAPSE,
-        "pointers": groups * n * d * 4,  # int32
+        "pointers": groups * n * d * 4,  # int32, at most: a group keeps its own sources and delays
         "neurons": n * NEURON_BYTES,
         "history": (d + 1) * n * (4 + 8 * n_plastic_groups),
         "inputs": 64 * 2**20 if any(i.type in ("noise", "current_file") for i in spec.inputs) else 0,

@@ -4,12 +4,14 @@ Synapses are split into *groups*: all synapses that act on the same input channe
 voltage jump, or one exponential current per time constant) with the same plasticity rule; a
 static connection with one constant weight joins a group of that weight, where a group of its
 own saves memory (``_group_keys``). Within a group they are sorted by (source, delay) in CSR
-form: the synapses of source j with delay d steps are
-``row_ptr[g, j * max_delay + d - 1] .. row_ptr[g, j * max_delay + d]`` (global offsets into
-``post``; the weights are stored per synapse, or once for a static group whose connections have
-one constant weight). A static synapse costs 12 bytes (int32 target + float64 weight), or 4 with
-a constant weight; the per-(source, delay) pointers cost 4 bytes per neuron, delay step and
-group.
+form. A group keeps pointers only for its own sources, first_source[g] .. first_source[g] +
+n_sources[g] - 1 (the lowest to the highest that has synapses in it), and its own delays, 1 ..
+D_g = group_max_delay[g]: the synapses of source j with delay d steps are
+``row_ptr[p] .. row_ptr[p + 1]`` with p = ptr_start[g] + (j - first_source[g]) * D_g + d - 1
+(global offsets into ``post``; ``segment``), all groups' pointers in one array. The weights are
+stored per synapse, or once for a static group whose connections have one constant weight. A
+static synapse costs 12 bytes (int32 target + float64 weight), or 4 with a constant weight; the
+pointers cost 4 bytes per source and delay step of each group.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ class SynapseTable:
 
     n_neurons: int
     max_delay_steps: int  # D >= 1
-    row_ptr: np.ndarray  # int32 (int64 beyond 2**31 synapses), (G, N * D + 1)
+    row_ptr: np.ndarray  # int32 (int64 beyond 2**31 synapses), (sum of n_sources * D_g + 1 over the groups,)
+    # where each group's pointers are: ptr_start, first_source, n_sources (columns; see the module docstring)
+    group_pointers: np.ndarray  # int64 (G, 3)
     post: np.ndarray  # int32 (S,)
     # weights: a static group whose connections all have one constant weight keeps that number
     # once (group_weight[g]; NaN for the other groups); the others keep a weight per synapse in
@@ -71,12 +75,33 @@ class SynapseTable:
     def n_synapses(self) -> int:
         return len(self.post)
 
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_rule)
+
+    def pointers(self, group: int) -> np.ndarray:
+        """The pointers of one group (a view): n_sources * D_g + 1 of them."""
+        start, _, n_sources = (int(x) for x in self.group_pointers[group])
+        return self.row_ptr[start : start + n_sources * int(self.group_max_delay[group]) + 1]
+
+    def span(self, group: int) -> tuple[int, int]:
+        """The first synapse of a group and one past its last."""
+        start, _, n_sources = (int(x) for x in self.group_pointers[group])
+        return int(self.row_ptr[start]), int(self.row_ptr[start + n_sources * int(self.group_max_delay[group])])
+
+    def segment_sources_delays(self, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """Source and delay (steps) of each (source, delay) segment of a group's pointers."""
+        d = int(self.group_max_delay[group])
+        segment = np.arange(len(self.pointers(group)) - 1)
+        return int(self.group_pointers[group, 1]) + segment // max(d, 1), segment % max(d, 1) + 1
+
     def mean_run_length(self, block: int = 1 << 20) -> float:
         """The mean number of synapses a spike reaches at one delay in one group: the synapses
         over the (source, delay) segments that have any (0.0 without synapses). Counted in
         blocks of ``block`` pointers, so that nothing the size of the pointers is made."""
         runs = 0
-        for ptr in self.row_ptr:
+        for g in range(self.n_groups):
+            ptr = self.pointers(g)
             for lo in range(0, len(ptr) - 1, block):
                 seg = ptr[lo : lo + block + 1]
                 runs += int(np.count_nonzero(seg[1:] != seg[:-1]))
@@ -86,8 +111,8 @@ class SynapseTable:
     def weight(self) -> np.ndarray:
         """The weight of every synapse in table order (a new array: changing it changes nothing)."""
         out = np.empty(self.n_synapses)
-        for g in range(self.row_ptr.shape[0]):
-            lo, hi = int(self.row_ptr[g, 0]), int(self.row_ptr[g, -1])
+        for g in range(self.n_groups):
+            lo, hi = self.span(g)
             out[lo:hi] = self.select_weights(self.weight_store, g, slice(lo, hi))
         return out
 
@@ -109,17 +134,15 @@ class SynapseTable:
         spnet = np.nonzero(self.group_rule == SPNET)[0]
         if len(spnet) == 0:
             return 0, 0
-        return int(self.row_ptr[spnet, 0].min()), int(self.row_ptr[spnet, -1].max())
+        spans = [self.span(g) for g in spnet]
+        return min(lo for lo, _ in spans), max(hi for _, hi in spans)
 
     def delays(self) -> np.ndarray:
         """Delay in steps of every synapse (derived from the pointers, for inspection and tests)."""
         out = np.empty(self.n_synapses, np.int64)
-        d = self.max_delay_steps
-        for g in range(self.row_ptr.shape[0]):
-            counts = np.diff(self.row_ptr[g])
-            seg_delay = (np.arange(len(counts)) % d) + 1
-            start = self.row_ptr[g, 0]
-            out[start : self.row_ptr[g, -1]] = np.repeat(seg_delay, counts)
+        for g in range(self.n_groups):
+            lo, hi = self.span(g)
+            out[lo:hi] = np.repeat(self.segment_sources_delays(g)[1], np.diff(self.pointers(g)))
         return out
 
     def incoming_sources_delays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -129,11 +152,9 @@ class SynapseTable:
     def sources(self) -> np.ndarray:
         """Source neuron of every synapse."""
         out = np.empty(self.n_synapses, np.int64)
-        d = self.max_delay_steps
-        for g in range(self.row_ptr.shape[0]):
-            counts = np.diff(self.row_ptr[g])
-            seg_source = np.arange(len(counts)) // d
-            out[self.row_ptr[g, 0] : self.row_ptr[g, -1]] = np.repeat(seg_source, counts)
+        for g in range(self.n_groups):
+            lo, hi = self.span(g)
+            out[lo:hi] = np.repeat(self.segment_sources_delays(g)[0], np.diff(self.pointers(g)))
         return out
 
 
@@ -221,8 +242,6 @@ def build_table(
 
     n_total = sum(len(s) for s in per_connection)
     index_dtype = np.int32 if n_total < 2**31 else np.int64
-    # int32 pointers while the synapses are fewer than 2**31: 4 bytes per neuron and delay step
-    row_ptr = np.zeros((n_groups, n_neurons * max_delay + 1), index_dtype)
     post = np.empty(n_total, np.int32)
     group_weight = np.full(n_groups, np.nan)
     for g, members in enumerate(group_connections):
@@ -230,6 +249,17 @@ def build_table(
             group_weight[g] = _constant_weight([per_connection[i].weight for i in members])
     group_size = [sum(len(per_connection[i]) for i in members) for members in group_connections]
     group_max_delay = np.array([max([longest[i] for i in members] + [0]) for members in group_connections], np.int64)
+    # each group's pointers: for its sources (the lowest to the highest with synapses in it) and
+    # its delays; int32 while the synapses are fewer than 2**31: 4 bytes per source and delay step
+    group_pointers = np.zeros((n_groups, 3), np.int64)
+    for g, members in enumerate(group_connections):
+        sources = [per_connection[i].pre for i in members if len(per_connection[i])]
+        if sources:
+            first = min(int(pre.min()) for pre in sources)
+            group_pointers[g, 1:] = first, max(int(pre.max()) for pre in sources) + 1 - first
+    n_pointers = group_pointers[:, 2] * group_max_delay + 1
+    group_pointers[1:, 0] = np.cumsum(n_pointers)[:-1]
+    row_ptr = np.zeros(int(n_pointers.sum()), index_dtype)
     stored = np.isnan(group_weight)
     weight_store = np.empty(sum(size for size, keep in zip(group_size, stored) if keep), np.float64)
     no_weights = np.zeros(0, np.float64)
@@ -239,35 +269,37 @@ def build_table(
     skipped = 0  # synapses of the constant-weight groups so far: no stored weight
     for g, members in enumerate(group_connections):
         group_weight_offset[g] = skipped
+        d, first = int(group_max_delay[g]), int(group_pointers[g, 1])
+        ptr = row_ptr[group_pointers[g, 0] : group_pointers[g, 0] + n_pointers[g]]
         # the counts, then the next free place of every (source, delay): in the pointers' type
-        fill = np.zeros(n_neurons * max_delay, index_dtype)
+        fill = np.zeros(len(ptr) - 1, index_dtype)
         for i in members:
             syn = per_connection[i]
-            count_keys(syn.pre, syn.per_pre, syn.delay_steps, max_delay, fill)
-        row_ptr[g, 0] = offset
-        np.cumsum(fill, out=row_ptr[g, 1:], dtype=row_ptr.dtype)
-        row_ptr[g, 1:] += offset
-        fill[:] = row_ptr[g, :-1]
+            count_keys(syn.pre, syn.per_pre, syn.delay_steps, d, first, fill)
+        ptr[0] = offset
+        np.cumsum(fill, out=ptr[1:], dtype=row_ptr.dtype)
+        ptr[1:] += offset
+        fill[:] = ptr[:-1]
         for i in members:
             syn = per_connection[i]
             # a connection that lands in one run (as one that fills its group in source order)
             # is told before it is placed: it needs no array of positions
-            start = run_start(syn.pre, syn.per_pre, syn.delay_steps, max_delay, fill) if keep_positions[i] else -1
+            start = run_start(syn.pre, syn.per_pre, syn.delay_steps, d, first, fill) if keep_positions[i] else -1
             position = np.empty(len(syn) if keep_positions[i] and start < 0 else 0, index_dtype)
             # connections in order, synapses in generation order: a stable counting sort
             weight_out = weight_store if stored[g] else no_weights
-            scatter(syn.pre, syn.per_pre, syn.post, syn.weight, syn.delay_steps, max_delay, fill, post, weight_out,
+            scatter(syn.pre, syn.per_pre, syn.post, syn.weight, syn.delay_steps, d, first, fill, post, weight_out,
                     skipped, position)  # fmt: skip
             slots[i] = (g, slice(int(start), int(start) + len(syn)) if start >= 0 else position)
             per_connection[i] = None  # placed: its arrays are freed before the next ones are needed
-        offset = int(row_ptr[g, -1])
+        offset = int(ptr[-1])
         if not stored[g]:
             skipped += group_size[g]
-    in_ptr, in_syn, in_key = _incoming(row_ptr, post, group_rule, n_neurons, max_delay)
-    return SynapseTable(
+    table = SynapseTable(
         n_neurons=n_neurons,
         max_delay_steps=max_delay,
         row_ptr=row_ptr,
+        group_pointers=group_pointers,
         post=post,
         weight_store=weight_store,
         group_weight=group_weight,
@@ -280,57 +312,62 @@ def build_table(
         group_params=group_params,
         group_update_steps=group_update_steps,
         group_trace=group_trace,
-        in_ptr=in_ptr,
-        in_syn=in_syn,
-        in_key=in_key,
+        in_ptr=np.zeros((n_groups, n_neurons + 1), np.int64),
+        in_syn=np.zeros(0, np.int32),
+        in_key=np.zeros(0, np.int32),
     )
+    table.in_ptr, table.in_syn, table.in_key = _incoming(table)
+    return table
 
 
-def _incoming(row_ptr, post, group_rule, n_neurons, max_delay):
+def _incoming(table: SynapseTable):
     """Index of the plastic synapses by target neuron (for potentiation at post spikes)."""
-    n_groups = row_ptr.shape[0]
-    in_ptr = np.zeros((n_groups, n_neurons + 1), np.int64)
-    n_plastic = sum(int(row_ptr[g, -1] - row_ptr[g, 0]) for g in range(n_groups) if group_rule[g] != STATIC)
+    n, post = table.n_neurons, table.post
+    in_ptr = np.zeros((table.n_groups, n + 1), np.int64)
+    spans = [table.span(g) for g in range(table.n_groups)]
+    n_plastic = sum(hi - lo for (lo, hi), rule in zip(spans, table.group_rule) if rule != STATIC)
     index_dtype = np.int32 if len(post) < 2**31 else np.int64
     in_syn = np.empty(n_plastic, index_dtype)
-    in_key = np.empty(n_plastic, np.int32 if (max_delay + 1) * n_neurons < 2**31 else np.int64)
+    in_key = np.empty(n_plastic, np.int32 if (table.max_delay_steps + 1) * n < 2**31 else np.int64)
     offset = 0
-    for g in range(n_groups):
+    for g, (lo, hi) in enumerate(spans):
         in_ptr[g, :] = offset
-        if group_rule[g] == STATIC:
+        if table.group_rule[g] == STATIC:
             continue
-        lo, hi = int(row_ptr[g, 0]), int(row_ptr[g, -1])
-        counts = np.bincount(post[lo:hi], minlength=n_neurons)
+        counts = np.bincount(post[lo:hi], minlength=n)
         np.cumsum(counts, out=in_ptr[g, 1:])
         in_ptr[g, 1:] += offset
         fill = in_ptr[g, :-1].copy()
-        index_incoming(row_ptr[g], post, max_delay, n_neurons, fill, in_syn, in_key)
+        index_incoming(table.pointers(g), post, int(table.group_max_delay[g]), int(table.group_pointers[g, 1]), n,
+                       fill, in_syn, in_key)  # fmt: skip
         offset += hi - lo
     return in_ptr, in_syn, in_key
 
 
 # ---------------------------------------------------------------- layout kernels and their twins
 @njit(cache=True)
-def count_keys(pre, per_pre, delay_steps, max_delay, counts):
-    """counts[source * max_delay + delay - 1] += 1 for every synapse (synapse s from pre[s // per_pre])."""
+def count_keys(pre, per_pre, delay_steps, max_delay, first_source, counts):
+    """counts[(source - first_source) * max_delay + delay - 1] += 1 for every synapse (synapse s
+    from pre[s // per_pre])."""
     s = 0
     for r in range(pre.shape[0]):
-        base = pre[r] * max_delay - 1
+        base = (pre[r] - first_source) * max_delay - 1
         for _ in range(per_pre):
             counts[base + delay_steps[s]] += 1
             s += 1
 
 
 @njit(cache=True)
-def scatter(pre, per_pre, post, weight, delay_steps, max_delay, fill, post_out, weight_out, weight_offset, position):
-    """Place every synapse (from pre[s // per_pre]) at the next free place p of its (source, delay), in generation order;
-    its weight at p - weight_offset of ``weight_out`` (none if empty), its p in ``position``
-    (if not empty)."""
+def scatter(pre, per_pre, post, weight, delay_steps, max_delay, first_source, fill, post_out, weight_out,
+            weight_offset, position):
+    """Place every synapse (from pre[s // per_pre]) at the next free place p of its (source,
+    delay) (keyed as in ``count_keys``), in generation order; its weight at p - weight_offset of
+    ``weight_out`` (none if empty), its p in ``position`` (if not empty)."""
     keep = position.shape[0] > 0
     store = weight_out.shape[0] > 0
     i = 0
     for r in range(pre.shape[0]):
-        base = pre[r] * max_delay - 1
+        base = (pre[r] - first_source) * max_delay - 1
         for _ in range(per_pre):
             key = base + delay_steps[i]
             p = fill[key]
@@ -344,7 +381,7 @@ def scatter(pre, per_pre, post, weight, delay_steps, max_delay, fill, post_out, 
 
 
 @njit(cache=True)
-def run_start(pre, per_pre, delay_steps, max_delay, fill):
+def run_start(pre, per_pre, delay_steps, max_delay, first_source, fill):
     """Where ``scatter`` would place the first synapse, if it places them all in one run
     p0, p0 + 1, ... in generation order; -1 if not, or if there are none. Reads ``fill`` only:
     synapse i goes to fill[key] plus the number of earlier synapses of its key, and a key below
@@ -354,7 +391,7 @@ def run_start(pre, per_pre, delay_steps, max_delay, fill):
     placed = 0  # earlier synapses of last_key
     i = 0
     for r in range(pre.shape[0]):
-        base = pre[r] * max_delay - 1
+        base = (pre[r] - first_source) * max_delay - 1
         for _ in range(per_pre):
             key = base + delay_steps[i]
             if key != last_key:
@@ -373,11 +410,11 @@ def run_start(pre, per_pre, delay_steps, max_delay, fill):
 
 
 @njit(cache=True)
-def index_incoming(row_ptr, post, max_delay, n_neurons, fill, in_syn, in_key):
-    """Synapses of one group by target, in table order, with their source and delay as one key:
-    delay * n_neurons - source (see ``incoming_key``)."""
+def index_incoming(row_ptr, post, max_delay, first_source, n_neurons, fill, in_syn, in_key):
+    """Synapses of one group (its pointers ``row_ptr``) by target, in table order, with their
+    source and delay as one key: delay * n_neurons - source (see ``incoming_key``)."""
     for seg in range(row_ptr.shape[0] - 1):
-        key = (seg % max_delay + 1) * n_neurons - seg // max_delay
+        key = (seg % max_delay + 1) * n_neurons - (first_source + seg // max_delay)
         for s in range(row_ptr[seg], row_ptr[seg + 1]):
             p = fill[post[s]]
             fill[post[s]] = p + 1
@@ -385,24 +422,26 @@ def index_incoming(row_ptr, post, max_delay, n_neurons, fill, in_syn, in_key):
             in_key[p] = key
 
 
-def layout_plain(pre, post, weight, delay_steps, n_neurons, max_delay, offset=0, per_pre=1):
-    """The plain twin of count_keys + scatter: a stable sort by (source, delay). The twin of
-    run_start: ``_as_run`` of the positions."""
-    key = np.repeat(pre, per_pre).astype(np.int64) * max_delay + (delay_steps.astype(np.int64) - 1)
+def layout_plain(pre, post, weight, delay_steps, n_sources, max_delay, offset=0, per_pre=1, first_source=0):
+    """The plain twin of count_keys + scatter: a stable sort by (source, delay), with pointers for
+    sources first_source .. first_source + n_sources - 1. The twin of run_start: ``_as_run`` of
+    the positions."""
+    key = (np.repeat(pre, per_pre).astype(np.int64) - first_source) * max_delay + (delay_steps.astype(np.int64) - 1)
     order = np.argsort(key, kind="stable")
-    row_ptr = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_neurons * max_delay))]) + offset
+    row_ptr = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_sources * max_delay))]) + offset
     position = np.empty(len(order), np.int64)
     position[order] = offset + np.arange(len(order))
     return row_ptr, post[order], weight[order], position
 
 
-def incoming_plain(row_ptr, post, max_delay, n_neurons):
+def incoming_plain(row_ptr, post, max_delay, first_source, n_neurons):
     """The plain twin of index_incoming for one group."""
     lo, hi = int(row_ptr[0]), int(row_ptr[-1])
     counts = np.diff(row_ptr)
     segment = np.repeat(np.arange(len(counts)), counts)
     order = np.argsort(post[lo:hi], kind="stable")
-    return lo + order, incoming_key((segment // max_delay)[order], (segment % max_delay + 1)[order], n_neurons)
+    source = first_source + segment // max_delay
+    return lo + order, incoming_key(source[order], (segment % max_delay + 1)[order], n_neurons)
 
 
 def incoming_key(source, delay_steps, n_neurons):

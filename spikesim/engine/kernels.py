@@ -134,7 +134,7 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
     the caches (``far``, the last item of ``syn``), the pointers and synapses of the spikes a few
     places ahead are prefetched (``prefetch_ahead``): the same work in the same order, fewer
     waits for memory."""
-    far = syn[7]
+    far = syn[8]
     L = hist_count.shape[0]
     # Order of the sums, as spnet.cpp: the most recent spikes first (increasing delay), within a
     # step the highest neuron id first; a spike's synapses in table order.
@@ -144,31 +144,33 @@ def deliver(n, syn, plast, max_delay, hist_ids, hist_count, arrivals):
         slot = (n - dd) % L
         if far:
             for q in range(hist_count[slot] - 1, -1, -1):
-                prefetch_ahead(q, hist_ids[slot], dd, syn, plast, max_delay)
-                deliver_segment(hist_ids[slot, q] * max_delay + dd - 1, dd, syn, plast, arrivals)
+                prefetch_ahead(q, hist_ids[slot], dd, syn, plast)
+                deliver_segment(hist_ids[slot, q], dd, syn, plast, arrivals)
         else:  # a loop of its own, without the prefetching's branches: small networks are in the caches
             for q in range(hist_count[slot] - 1, -1, -1):
-                deliver_segment(hist_ids[slot, q] * max_delay + dd - 1, dd, syn, plast, arrivals)
+                deliver_segment(hist_ids[slot, q], dd, syn, plast, arrivals)
 
 
 @njit(cache=True, inline="always")
-def prefetch_ahead(q, ids, dd, syn, plast, max_delay):
+def prefetch_ahead(q, ids, dd, syn, plast):
     """Ask for the cache lines that spikes q - 16 (their pointers) and q - 8 (their targets,
     weights and spnet derivatives) will need at delay dd: spikes are delivered from the highest
     q down, and a spike's synapses are only found through its pointers, so without this each
     spike waits for two loads from memory in a row. No effect on results."""
-    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, far = syn
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, group_pointers, far = syn
     group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
     if q >= PREFETCH_POINTERS:
-        seg = np.uint64(ids[q - PREFETCH_POINTERS] * max_delay + dd - 1)
-        for g in range(row_ptr.shape[0]):
-            if dd <= group_max_delay[g]:
-                prefetch(row_ptr[g], seg)
+        source = ids[q - PREFETCH_POINTERS]
+        for g in range(group_pointers.shape[0]):
+            p = pointer_of(g, source, dd, group_max_delay, group_pointers)
+            if p >= 0:
+                prefetch(row_ptr, np.uint64(p))
     if q >= PREFETCH_SYNAPSES:
-        seg = np.uint64(ids[q - PREFETCH_SYNAPSES] * max_delay + dd - 1)
-        for g in range(row_ptr.shape[0]):
-            if dd <= group_max_delay[g]:
-                s = np.uint64(row_ptr[g, seg])
+        source = ids[q - PREFETCH_SYNAPSES]
+        for g in range(group_pointers.shape[0]):
+            p = pointer_of(g, source, dd, group_max_delay, group_pointers)
+            if p >= 0:
+                s = np.uint64(row_ptr[p])
                 prefetch(post, s)
                 if np.isnan(group_weight[g]):
                     prefetch(weight, s - np.uint64(group_weight_offset[g]))
@@ -177,15 +179,29 @@ def prefetch_ahead(q, ids, dd, syn, plast, max_delay):
 
 
 @njit(cache=True, inline="always")
-def deliver_segment(seg, dd, syn, plast, arrivals):
-    """The synapses of one spike at delay dd (its segment ``seg`` of every group), in table order."""
-    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, far = syn
+def pointer_of(g, source, dd, group_max_delay, group_pointers):
+    """Where in row_ptr the synapses of ``source`` at delay dd begin in group g (they end at the
+    next pointer); -1 where the group has none of that source or none that long, whose pointers
+    are not stored."""
+    d = group_max_delay[g]
+    j = source - group_pointers[g, 1]
+    if dd > d or j < 0 or j >= group_pointers[g, 2]:
+        return -1
+    return group_pointers[g, 0] + j * d + dd - 1
+
+
+@njit(cache=True, inline="always")
+def deliver_segment(source, dd, syn, plast, arrivals):
+    """The synapses of one spike of ``source`` at delay dd (its segment of every group), in table
+    order."""
+    row_ptr, post, weight, group_channel, group_weight, group_weight_offset, group_max_delay, group_pointers, far = syn
     group_rule, group_params, group_trace, post_trace, deriv, deriv_start = plast
-    for g in range(row_ptr.shape[0]):
-        if dd > group_max_delay[g]:  # no synapses this long: its pointers are not read
+    for g in range(group_pointers.shape[0]):
+        p = pointer_of(g, source, dd, group_max_delay, group_pointers)
+        if p < 0:  # no synapses of this source, or none this long
             continue
         # unsigned indices: no wraparound checks in the innermost loops
-        first, last = np.uint64(row_ptr[g, seg]), np.uint64(row_ptr[g, seg + 1])
+        first, last = np.uint64(row_ptr[p]), np.uint64(row_ptr[p + 1])
         if first == last:  # most (spike, delay) pairs of a group have no synapses
             continue
         ch = group_channel[g]

@@ -68,8 +68,9 @@ def simulate_reference(network: Network) -> ReferenceResult:
     # every synapse as plain numbers; outgoing lists per source
     sources, delays = syn.sources(), syn.delays()
     group_of = np.zeros(syn.n_synapses, np.int64)
-    for g in range(syn.row_ptr.shape[0]):
-        group_of[syn.row_ptr[g, 0] : syn.row_ptr[g, -1]] = g
+    for g in range(syn.n_groups):
+        lo, hi = syn.span(g)
+        group_of[lo:hi] = g
     channel_of = syn.group_channel[group_of]
     outgoing = defaultdict(list)
     incoming = defaultdict(list)  # (group, post) -> plastic synapses onto post

@@ -219,7 +219,7 @@ def simulate(
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
     has_jumps = network.has_voltage_jumps
-    group_range = np.stack([syn.row_ptr[:, 0], syn.row_ptr[:, -1]], axis=1)
+    group_range = np.array([syn.span(g) for g in range(syn.n_groups)], np.int64).reshape(-1, 2)
     far = prefetch_pays(syn)
     deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
@@ -259,7 +259,7 @@ def simulate(
                     p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
                     state.v, state.u, state.I,
                     (syn.row_ptr, syn.post, state.weight, syn.group_channel, syn.group_weight, syn.group_weight_offset,
-                     syn.group_max_delay, far),
+                     syn.group_max_delay, syn.group_pointers, far),
                     (syn.group_rule, syn.group_params, syn.group_trace, state.post_trace, state.deriv, deriv_start),
                     (syn.in_ptr, syn.in_syn, syn.in_key, group_range),
                     syn.group_update_steps, state.pre_trace, syn.max_delay_steps,
