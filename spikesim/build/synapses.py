@@ -193,8 +193,8 @@ def _constant_weight(weights: list[np.ndarray]) -> float:
 def _group_keys(per_connection, channels, rule_keys, rules, pointers_per_group) -> list[tuple[int, str, float | None]]:
     """The group of each connection: its channel and plasticity rule, and for a static connection
     with a constant weight that weight, where a group of its own saves memory (8 bytes per
-    synapse against 4 bytes of pointers per neuron and delay step); otherwise None (weights
-    stored per synapse, with the other connections of that channel and rule)."""
+    synapse against, at most, 4 bytes of pointers per neuron and delay step); otherwise None
+    (weights stored per synapse, with the other connections of that channel and rule)."""
     keys = []
     for i, (channel, rule) in enumerate(zip(channels, rule_keys)):
         static = rules[rule][0] == STATIC
