@@ -101,7 +101,8 @@ class RunSummary:
     output: Path
     populations: dict[str, int]
     spike_counts: dict[str, int] = field(default_factory=dict)
-    simulated_ms: float = 0.0
+    simulated_ms: float = 0.0  # the run's data ends here (a resumed run's includes the part before its checkpoint)
+    resumed_from_ms: float = 0.0  # where a resumed run's own simulation started (its checkpoint)
     wall_s: float = 0.0  # the whole run, compile_s included
     status: str = "running"
     recorded_neurons: dict[str, int] = field(default_factory=dict)  # where not all are recorded
@@ -248,7 +249,8 @@ def resume(
     every = _checkpoint_steps(network, checkpoint_every_ms)
     if on_built is not None:
         on_built()
-    summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network))
+    summary = RunSummary(output, network.population_sizes(), recorded_neurons=_recorded_neurons(network),
+                         resumed_from_ms=ck.step * network.dt_ms)  # fmt: skip
     counter = _Counter(summary, network.dt_ms)
     writer = _file_writer(network, output)  # starts a new .partial: `before` is in memory
     with _timed(summary):

@@ -134,7 +134,8 @@ def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: 
     compile_s = build_compile_s + summary.compile_s
     if compile_s >= 0.05:  # a first run: Numba compiled kernels for it, and cached them
         setup += f", compiling the kernels {compile_s:.1f} s, once: they are cached for later runs"
-    click.echo(f"{name}: {summary.simulated_ms:g} ms simulated in {summary.loop_s:.2f} s ({setup})")
+    span = f"{summary.resumed_from_ms:g} to {summary.simulated_ms:g} ms" if summary.resumed_from_ms else f"{summary.simulated_ms:g} ms"
+    click.echo(f"{name}: {span} simulated in {summary.loop_s:.2f} s ({setup})")
     for pop, size in summary.populations.items():
         n = summary.spike_counts.get(pop, 0)
         click.echo(f"  {pop:<12} {size:>8} neurons {n:>10} spikes {summary.mean_rate_hz(pop):8.2f} Hz")

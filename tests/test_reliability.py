@@ -177,9 +177,11 @@ def test_resume_cut_short_equals_uninterrupted(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     same_data(read(tmp_path / "whole.h5"), read(tmp_path / "cut.h5"))
-    # the summary counts the rebuild as the build
-    build_s = float(re.search(r"simulated in [0-9.]+ s \(build ([0-9.]+) s", done.stdout).group(1))
-    assert build_s > 0
+    # the summary says where the run went on from, and counts the rebuild as the build
+    found = re.search(r"reliable: ([0-9.]+) to 8000 ms simulated in [0-9.]+ s \(build ([0-9.]+) s", done.stdout)
+    assert found, done.stdout
+    checkpoint_ms, build_s = float(found.group(1)), float(found.group(2))
+    assert checkpoint_ms > 0 and checkpoint_ms % 1000 == 0 and build_s > 0
 
 
 def test_memory_guard_refuses_before_building(tmp_path):
