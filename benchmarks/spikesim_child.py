@@ -65,7 +65,7 @@ def outgoing(network, g: int):
 
 def outdegree_by_population(network) -> dict[str, float]:
     """Mean number of outgoing synapses of a neuron of each population (all groups)."""
-    out = sum(outgoing(network, g) for g in range(len(network.synapses.group_rule)))
+    out = sum(outgoing(network, g) for g in range(network.synapses.n_groups))
     return {p: float(out[network.neurons.slice(p)].mean()) for p in network.neurons.names}
 
 
@@ -73,12 +73,12 @@ def plastic_groups(network) -> list[int]:
     from spikesim.build.plasticity import STATIC
 
     syn = network.synapses
-    return [g for g in range(len(syn.group_rule)) if syn.group_rule[g] != STATIC]
+    return [g for g in range(syn.n_groups) if syn.group_rule[g] != STATIC]
 
 
 def plastic_synapse_count(network) -> int:
-    syn = network.synapses
-    return sum(hi - lo for lo, hi in (syn.span(g) for g in plastic_groups(network)))
+    spans = network.synapses.spans()[plastic_groups(network)]
+    return int((spans[:, 1] - spans[:, 0]).sum())
 
 
 def plastic_degree(network):

@@ -153,7 +153,9 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
     assert syn.n_synapses == 60 * 15 + 40 * 15 + 60 * 4
     # the full weights, in table order, are what each connection asked for
     w, src = syn.weight, syn.sources()
-    groups = np.repeat(np.arange(syn.n_groups), [hi - lo for lo, hi in (syn.span(g) for g in range(syn.n_groups))])
+    groups = syn.synapse_groups()
+    assert np.all(np.diff(groups) >= 0)
+    assert np.bincount(groups, minlength=syn.n_groups).tolist() == [hi - lo for lo, hi in syn.spans()]
     # each group's longest delay (delivery reads no pointers beyond it): 4 steps for aa's group,
     # 1 for the others
     delays = syn.delays()
@@ -200,7 +202,7 @@ def test_mean_run_length_counts_synapses_per_spike_delay_and_group(block, monkey
     from spikesim.engine import step
 
     syn = build(spec_from_yaml(CONSTANT_WEIGHTS)).synapses
-    groups = np.repeat(np.arange(syn.n_groups), [hi - lo for lo, hi in (syn.span(g) for g in range(syn.n_groups))])
+    groups = syn.synapse_groups()
     triples = set(zip(groups.tolist(), syn.sources().tolist(), syn.delays().tolist()))
     assert syn.mean_run_length(block) == syn.n_synapses / len(triples) < 10
     dense = build(spec_from_yaml(BASE.format(rule="all_to_all", extra="", na=30, nb=120, pre="a", post="[a, b]",

@@ -80,15 +80,6 @@ def check_supported(network: Network) -> None:
             raise BuildError(f"connections.{i} ({conn.label}): the Brian2 bridge does not know plasticity rule {int(rule)}")
 
 
-def _group_of(network: Network) -> np.ndarray:
-    syn = network.synapses
-    group_of = np.zeros(syn.n_synapses, np.int64)
-    for g in range(syn.n_groups):
-        lo, hi = syn.span(g)
-        group_of[lo:hi] = g
-    return group_of
-
-
 def pathway_order(network: Network) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(group, delay) of every recurrent ``Synapses`` object in the order they must deliver, and
     the cases where no order reproduces spikesim's sums exactly (empty when it is reproduced).
@@ -107,7 +98,7 @@ def pathway_order(network: Network) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """
     syn = network.synapses
     n = network.neurons.n
-    group_of = _group_of(network)
+    group_of = network.synapses.synapse_groups()
     delays, sources, post = syn.delays(), syn.sources(), syn.post.astype(np.int64)
     out_group: list[int] = []
     out_delay: list[int] = []
@@ -178,7 +169,7 @@ def network_arrays(network: Network) -> dict[str, np.ndarray]:
     arrays["v0"] = nrn.v0.astype(np.float64)
     arrays["u0"] = nrn.u0.astype(np.float64)
 
-    group_of = _group_of(network)
+    group_of = network.synapses.synapse_groups()
     arrays["syn_source"] = syn.sources().astype(np.int64)
     arrays["syn_target"] = syn.post.astype(np.int64)
     arrays["syn_weight"] = syn.weight.astype(np.float64)
@@ -312,7 +303,7 @@ class PlasticGroup:
 
 def plastic_groups(network: Network) -> list[PlasticGroup]:
     syn = network.synapses
-    group_of = _group_of(network)
+    group_of = network.synapses.synapse_groups()
     delays = syn.delays()
     out = []
     for g, rule in enumerate(syn.group_rule):

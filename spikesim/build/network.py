@@ -70,13 +70,11 @@ class WeightPlan:
         local_post[post_ids] = np.arange(len(post_ids))
         sel = self.selection
         pointers = table.pointers(group)
-        d, first = max(1, int(table.group_max_delay[group])), int(table.group_pointers[group, 1])
         for start in range(0, self.n_synapses, block):
             stop = min(self.n_synapses, start + block)
             where = np.arange(sel.start + start, sel.start + stop) if isinstance(sel, slice) else sel[start:stop]
-            segment = np.searchsorted(pointers, where, side="right") - 1
-            delay_ms = (segment % d + 1) * network.dt_ms
-            yield local_pre[first + segment // d], local_post[table.post[where]], delay_ms
+            source, delay = table.segment_source_delay(group, np.searchsorted(pointers, where, side="right") - 1)
+            yield local_pre[source], local_post[table.post[where]], delay * network.dt_ms
 
     def synapse_layout(self, network: "Network") -> SynapseLayout:
         """The layout for a file writer: produced block by block while it is written."""

@@ -86,14 +86,28 @@ class SynapseTable:
 
     def span(self, group: int) -> tuple[int, int]:
         """The first synapse of a group and one past its last."""
-        start, _, n_sources = (int(x) for x in self.group_pointers[group])
-        return int(self.row_ptr[start]), int(self.row_ptr[start + n_sources * int(self.group_max_delay[group])])
+        ptr = self.pointers(group)
+        return int(ptr[0]), int(ptr[-1])
+
+    def spans(self) -> np.ndarray:
+        """``span`` of every group: int64 (G, 2)."""
+        return np.array([self.span(g) for g in range(self.n_groups)], np.int64).reshape(-1, 2)
+
+    def synapse_groups(self) -> np.ndarray:
+        """The group of every synapse."""
+        out = np.zeros(self.n_synapses, np.int64)
+        for g, (lo, hi) in enumerate(self.spans()):
+            out[lo:hi] = g
+        return out
+
+    def segment_source_delay(self, group: int, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Source and delay (steps) of segments of a group: indices into its pointers."""
+        d = max(1, int(self.group_max_delay[group]))
+        return int(self.group_pointers[group, 1]) + segment // d, segment % d + 1
 
     def segment_sources_delays(self, group: int) -> tuple[np.ndarray, np.ndarray]:
         """Source and delay (steps) of each (source, delay) segment of a group's pointers."""
-        d = int(self.group_max_delay[group])
-        segment = np.arange(len(self.pointers(group)) - 1)
-        return int(self.group_pointers[group, 1]) + segment // max(d, 1), segment % max(d, 1) + 1
+        return self.segment_source_delay(group, np.arange(len(self.pointers(group)) - 1))
 
     def mean_run_length(self, block: int = 1 << 20) -> float:
         """The mean number of synapses a spike reaches at one delay in one group: the synapses
@@ -111,8 +125,7 @@ class SynapseTable:
     def weight(self) -> np.ndarray:
         """The weight of every synapse in table order (a new array: changing it changes nothing)."""
         out = np.empty(self.n_synapses)
-        for g in range(self.n_groups):
-            lo, hi = self.span(g)
+        for g, (lo, hi) in enumerate(self.spans()):
             out[lo:hi] = self.select_weights(self.weight_store, g, slice(lo, hi))
         return out
 
@@ -134,14 +147,13 @@ class SynapseTable:
         spnet = np.nonzero(self.group_rule == SPNET)[0]
         if len(spnet) == 0:
             return 0, 0
-        spans = [self.span(g) for g in spnet]
-        return min(lo for lo, _ in spans), max(hi for _, hi in spans)
+        spans = self.spans()[spnet]
+        return int(spans[:, 0].min()), int(spans[:, 1].max())
 
     def delays(self) -> np.ndarray:
         """Delay in steps of every synapse (derived from the pointers, for inspection and tests)."""
         out = np.empty(self.n_synapses, np.int64)
-        for g in range(self.n_groups):
-            lo, hi = self.span(g)
+        for g, (lo, hi) in enumerate(self.spans()):
             out[lo:hi] = np.repeat(self.segment_sources_delays(g)[1], np.diff(self.pointers(g)))
         return out
 
@@ -152,8 +164,7 @@ class SynapseTable:
     def sources(self) -> np.ndarray:
         """Source neuron of every synapse."""
         out = np.empty(self.n_synapses, np.int64)
-        for g in range(self.n_groups):
-            lo, hi = self.span(g)
+        for g, (lo, hi) in enumerate(self.spans()):
             out[lo:hi] = np.repeat(self.segment_sources_delays(g)[0], np.diff(self.pointers(g)))
         return out
 
@@ -324,13 +335,13 @@ def _incoming(table: SynapseTable):
     """Index of the plastic synapses by target neuron (for potentiation at post spikes)."""
     n, post = table.n_neurons, table.post
     in_ptr = np.zeros((table.n_groups, n + 1), np.int64)
-    spans = [table.span(g) for g in range(table.n_groups)]
+    spans = table.spans()
     n_plastic = sum(hi - lo for (lo, hi), rule in zip(spans, table.group_rule) if rule != STATIC)
     index_dtype = np.int32 if len(post) < 2**31 else np.int64
     in_syn = np.empty(n_plastic, index_dtype)
     in_key = np.empty(n_plastic, np.int32 if (table.max_delay_steps + 1) * n < 2**31 else np.int64)
     offset = 0
-    for g, (lo, hi) in enumerate(spans):
+    for g, (lo, hi) in enumerate(spans.tolist()):
         in_ptr[g, :] = offset
         if table.group_rule[g] == STATIC:
             continue

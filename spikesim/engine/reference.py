@@ -67,10 +67,7 @@ def simulate_reference(network: Network) -> ReferenceResult:
 
     # every synapse as plain numbers; outgoing lists per source
     sources, delays = syn.sources(), syn.delays()
-    group_of = np.zeros(syn.n_synapses, np.int64)
-    for g in range(syn.n_groups):
-        lo, hi = syn.span(g)
-        group_of[lo:hi] = g
+    group_of = syn.synapse_groups()
     channel_of = syn.group_channel[group_of]
     outgoing = defaultdict(list)
     incoming = defaultdict(list)  # (group, post) -> plastic synapses onto post

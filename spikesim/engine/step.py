@@ -219,7 +219,7 @@ def simulate(
     breakpoints = sorted(b for b in breakpoints if 0 < b < total)
     has_bias = bool(network.inputs.breakpoints())  # DC or step currents exist
     has_jumps = network.has_voltage_jumps
-    group_range = np.array([syn.span(g) for g in range(syn.n_groups)], np.int64).reshape(-1, 2)
+    group_range = syn.spans()
     far = prefetch_pays(syn)
     deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
