@@ -165,7 +165,6 @@ def test_static_groups_with_one_constant_weight_store_it_once(tmp_path):
     assert syn.group_max_delay[by_name["aa"]] == 4 == syn.max_delay_steps and syn.group_max_delay[by_name["ba"]] == 1
     # a group keeps pointers for its own sources and delays only: ba's are b's 40 neurons
     # (60-99) at one delay, not all 100 neurons at 4
-    src = syn.sources()
     for g in range(syn.n_groups):
         lo, hi = syn.span(g)
         first, n_sources = syn.group_pointers[g, 1:]
