@@ -2,7 +2,7 @@
 
     python benchmarks/run.py [--quick] [--only NAME[,NAME...]] [--no-brian2] [--no-profile]
                              [--brian2-target auto|standalone|cython|numpy] [--out results.json]
-                             [--plot scaling.png]
+                             [--plot scaling.png] [--nest [--nest-python PYTHON]] [--no-cpp]
 
 Sections (names for --only): ``startup`` (time from process start to the first chunk of
 ``spikesim run``, cold and cached Numba kernels), the networks ``spnet_1k``, ``spnet_100k``,
@@ -13,7 +13,11 @@ Every measurement is a child process of its own, one after the other (``spikesim
 own. For each network it prints the loop's wall time, set-up time, speed against real time,
 synaptic events per second, ns per neuron-step, peak memory and bytes per synapse, and the
 spikesim/Brian2 ratios; then a profile of spikesim (loop split, variants with parts switched off,
-machine bounds) and the scaling table and plot. See benchmarks/README.md.
+machine bounds) and the scaling table and plot. Where a C++ compiler is present, the spnet-structured
+networks also run in a plain hand-written C++ loop (``cpp/spnet_plain.cpp``, ``cpp_child.py``;
+``--no-cpp`` skips it). With ``--nest``, NEST runs the same networks too (``nest_child.py``, one
+thread). Every simulator takes its turn in each round, and the spikesim/Brian2, spikesim/C++ and
+spikesim/NEST ratios are printed. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -133,14 +138,23 @@ class Session:
         self.numba_cache = workdir / "numba-cache"  # shared by the runs after the cold probe
         self.cold: dict | None = None
 
-    def spawn(self, script: str, job: dict, numba_cache: Path | None = None) -> dict:
+    def spawn(self, script: str, job: dict, numba_cache: Path | None = None, python: str | None = None, limit_bytes: int | None = None) -> dict:
+        """Run one child to its end; its result, with its peak memory, or an error. With
+        ``limit_bytes``, the child's address space is limited to that many bytes, so that a
+        simulator that needs more memory than the machine has fails on its own allocation
+        rather than calling the system's out-of-memory killer."""
         self.counter += 1
         result_path = self.workdir / f"result-{self.counter}.json"
         env = dict(os.environ)
         env["NUMBA_CACHE_DIR"] = str(numba_cache or self.numba_cache)
+        env["PYNEST_QUIET"] = "1"  # no NEST banner on the benchmark's output
         job = dict(job, tmpdir=str(self.workdir), t_parent=time.time())
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(BENCH_DIR / script), json.dumps(job), str(result_path)], env=env)
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+        proc = subprocess.Popen([python or sys.executable, str(BENCH_DIR / script), json.dumps(job), str(result_path)], env=env,
+                                preexec_fn=limit if limit_bytes else None)  # fmt: skip
         usage, status = None, None
         while True:
             pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
@@ -155,7 +169,8 @@ class Session:
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         if proc.returncode != 0 or not result_path.exists():
-            return {"error": f"{script} exited with status {proc.returncode} after {wall:.0f} s", "process_wall_s": wall}
+            why = f" (its memory was limited to {limit_bytes / 2**30:.1f} GiB)" if limit_bytes else ""
+            return {"error": f"{script} exited with status {proc.returncode} after {wall:.0f} s{why}", "process_wall_s": wall}
         result = json.loads(result_path.read_text())
         result["maxrss_kb"] = usage.ru_maxrss  # the child's peak (and its waited-for descendants')
         result["process_wall_s"] = wall
@@ -174,6 +189,16 @@ def cold_compile(session: Session) -> dict:
     return session.cold
 
 
+def memory_for_a_child() -> int:
+    """Nine tenths of the memory available now (NEST, which takes spikes' and synapses' memory
+    as it goes, fails within it instead of exhausting the machine: static_1m needs more than
+    24 GB in NEST)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable"):
+            return int(line.split()[1]) * 1024 * 9 // 10
+    return 2**62
+
+
 def fresh_cache(session: Session, name: str) -> Path:
     path = session.workdir / f"numba-cold-{name}-{session.counter}"
     shutil.rmtree(path, ignore_errors=True)
@@ -188,7 +213,18 @@ def derived(r: dict, simulator: str) -> dict:
         return {}
     loop, steps, n = r["loop_s"], r["steps"], r["n_neurons"]
     sim = r["simulated_s"]
-    if simulator == "brian2":
+    if simulator == "cpp":  # the whole binary, as Brian2 standalone's
+        events = _brian2_events(r)
+        peak = loop_rss = r["peak_rss_kb"] * 1024
+        base = 0
+        setup = r["setup_s"]
+    elif simulator == "nest":
+        events = _brian2_events(r)
+        peak = r["maxrss_kb"] * 1024
+        loop_rss = r["rss_loop_max"]
+        base = r["rss_after_import"]  # the interpreter and NEST's library
+        setup = r["import_s"] + r["setup_s"]
+    elif simulator == "brian2":
         events = _brian2_events(r)
         # standalone: the binary's own peak and resident memory at the end of the loop
         # (runtime targets: the Python process)
@@ -310,36 +346,46 @@ def loops_text(r: dict) -> str:
     return f"loops{rounds} {', '.join(f'{x:.3f}' for x in r['loop_all_s'])} s"
 
 
+def row_of(label: str, d: dict, first_setup: float | None) -> list[str]:
+    """One simulator's row of a network's table, from its derived figures."""
+    return [label, fmt(d["loop_s"], ".3f"), fmt(d["loop_cpu_s"], ".3f"), fmt(d["speed_x_realtime"], ".3g"), fmt(d["setup_s"], ".2f"),
+            fmt(first_setup, ".2f"), fmt(d["events_per_s"], ".3g"), fmt(d["ns_per_neuron_step"], ".2f"),
+            fmt(d["ns_per_event"], ".2f"), fmt(d["peak_mb"], ".0f"), fmt(d["loop_rss_mb"], ".0f"),
+            fmt(d["bytes_per_synapse"], ".1f"), fmt(d["rate_hz"], ".2f")]  # fmt: skip
+
+
+def ratios_line(other: str, s: dict, o: dict) -> str:
+    return (
+        f"\nspikesim / {other}: loop time {s['loop_s'] / o['loop_s']:.2f}x (CPU time {ratio(s['loop_cpu_s'], o['loop_cpu_s'])}), peak memory {s['peak_mb'] / o['peak_mb']:.2f}x, "
+        f"loop memory {s['loop_rss_mb'] / o['loop_rss_mb']:.2f}x, time per synaptic event {s['ns_per_event'] / o['ns_per_event']:.2f}x"
+    )
+
+
 def print_case(name: str, res: dict) -> str:
     case = res["case"]
-    s, b = res.get("spikesim_derived", {}), res.get("brian2_derived", {})
+    s, b, c, ne = (res.get(f"{x}_derived", {}) for x in ("spikesim", "brian2", "cpp", "nest"))
     rows = []
     header = ["simulator", "loop s", "loop CPU s", "x realtime", "setup s", "first-run setup s", "events/s", "ns/neuron-step",
               "ns/event", "peak MB", "loop MB", "B/synapse", "rate Hz"]  # fmt: skip
-    if s:
-        cold = res.get("spikesim_cold", {})
-        first = (s["setup_s"] - res["spikesim"]["kernel_load_s"] + cold.get("kernel_load_s", float("nan")) + own_compile_s(res["spikesim"])
-                 if cold else None)  # fmt: skip
-        rows.append(["spikesim", fmt(s["loop_s"], ".3f"), fmt(s["loop_cpu_s"], ".3f"), fmt(s["speed_x_realtime"], ".3g"), fmt(s["setup_s"], ".2f"),
-                     fmt(first, ".2f"), fmt(s["events_per_s"], ".3g"), fmt(s["ns_per_neuron_step"], ".2f"),
-                     fmt(s["ns_per_event"], ".2f"), fmt(s["peak_mb"], ".0f"), fmt(s["loop_rss_mb"], ".0f"),
-                     fmt(s["bytes_per_synapse"], ".1f"), fmt(s["rate_hz"], ".2f")])  # fmt: skip
-    elif "spikesim" in res:
-        rows.append(["spikesim", res["spikesim"].get("error", "failed")] + [""] * 11)
-    if b:
-        label = f"brian2 {res['brian2'].get('target', '')}"
-        rows.append([label, fmt(b["loop_s"], ".3f"), fmt(b["loop_cpu_s"], ".3f"), fmt(b["speed_x_realtime"], ".3g"), fmt(b["setup_s"], ".2f"),
-                     fmt(b["setup_s"], ".2f"), fmt(b["events_per_s"], ".3g"), fmt(b["ns_per_neuron_step"], ".2f"),
-                     fmt(b["ns_per_event"], ".2f"), fmt(b["peak_mb"], ".0f"), fmt(b["loop_rss_mb"], ".0f"),
-                     fmt(b["bytes_per_synapse"], ".1f"), fmt(b["rate_hz"], ".2f")])  # fmt: skip
-    elif "brian2" in res:
-        rows.append(["brian2", res["brian2"].get("error", "failed")] + [""] * 11)
+    first = None  # spikesim's set-up with its kernels compiled from an empty cache
+    cold = res.get("spikesim_cold", {})
+    if s and cold:
+        first = s["setup_s"] - res["spikesim"]["kernel_load_s"] + cold.get("kernel_load_s", float("nan")) + own_compile_s(res["spikesim"])
+    labels = {"spikesim": "spikesim", "brian2": f"brian2 {res.get('brian2', {}).get('target', '')}".strip(), "cpp": "plain C++",
+              "nest": f"nest {res.get('nest', {}).get('version', '')}".strip()}  # fmt: skip
+    for key, label in labels.items():
+        d = res.get(f"{key}_derived")
+        if d:
+            rows.append(row_of(label, d, first if key == "spikesim" else d["setup_s"]))
+        elif key in res:
+            rows.append([label, "failed"] + [""] * 11)
     text = f"\n== {name}: {case['title']}\n" + table(rows, header)
-    if s and b:
-        text += (
-            f"\nspikesim / Brian2: loop time {s['loop_s'] / b['loop_s']:.2f}x (CPU time {ratio(s['loop_cpu_s'], b['loop_cpu_s'])}), peak memory {s['peak_mb'] / b['peak_mb']:.2f}x, "
-            f"loop memory {s['loop_rss_mb'] / b['loop_rss_mb']:.2f}x, time per synaptic event {s['ns_per_event'] / b['ns_per_event']:.2f}x"
-        )
+    for key, label in labels.items():
+        if "error" in res.get(key, {}):
+            text += f"\n{label} failed: {res[key]['error']}"
+    for other, d in (("Brian2", b), ("plain C++", c), ("NEST", ne)):
+        if s and d:
+            text += ratios_line(other, s, d)
     r = res.get("spikesim", {})
     if r and "error" not in r:
         text += (
@@ -363,6 +409,18 @@ def print_case(name: str, res: dict) -> str:
                 f"{b['tree_peak_mb']:.0f} MB together"
                 + (f" (spikesim's peak {s['peak_mb'] / b['tree_peak_mb']:.2f}x that)" if s else "")
             )
+    r = res.get("cpp", {})
+    if r and "error" not in r:
+        text += (
+            f"\nplain C++ ({r['compiler']}): compilation {r['compile_s']:.2f} s, binary set-up (connectivity) {r['binary_setup_s']:.2f} s; "
+            f"{loops_text(r)}"
+        )
+    r = res.get("nest", {})
+    if r and "error" not in r:
+        text += (
+            f"\nnest: {r['n_synapses']} synapses; import {r['import_s']:.2f} s, create and connect {r['define_s']:.2f} s, "
+            f"prepare {r['prepare_s']:.2f} s; {loops_text(r)}"
+        )
     prof = res.get("profile_split")
     if prof:
         text += "\n" + profile_table(prof, res.get("bounds") or {}, res["spikesim"])
@@ -542,6 +600,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-brian2", action="store_true", help="spikesim only")
     ap.add_argument("--no-profile", action="store_true", help="skip the spikesim variants and machine bounds")
     ap.add_argument("--brian2-target", default="auto", choices=["auto", "standalone", "cython", "numpy"])
+    ap.add_argument("--no-cpp", action="store_true", help="skip the plain C++ spnet loop")
+    ap.add_argument("--nest", action="store_true", help="run NEST on the same networks too (slow at 100k neurons and more)")
+    ap.add_argument("--nest-python", metavar="PYTHON", help="the Python in which NEST is installed (default: this one)")
     ap.add_argument("--out", help="write every number to this JSON file (default: benchmarks/results.json for a full run of every section)")
     ap.add_argument("--plot", help="scaling plot (default: benchmarks/scaling.png for a full run, a temporary file with --quick)")
     ap.add_argument("--repeats", type=int, help="loops per small network (default 3; 1 with --quick)")
@@ -570,6 +631,14 @@ def main(argv=None) -> int:
           f"brian2 {info['brian2']} ({target or 'not run'}); working folder {workdir}", flush=True)  # fmt: skip
     if info.get("brian2") is None and not args.no_brian2:
         print("brian2 is not installed: its side is skipped (pip install brian2)", flush=True)
+    if args.nest:
+        probe = subprocess.run([args.nest_python or sys.executable, "-c", "import nest, sys; sys.stdout.write(nest.__version__)"],
+                               capture_output=True, text=True, check=False, env=dict(os.environ, PYNEST_QUIET="1"))  # fmt: skip
+        if probe.returncode != 0:
+            ap.error(f"--nest: NEST does not import in {args.nest_python or sys.executable} (pip install nest-simulator, or name "
+                     "the Python that has it with --nest-python)")  # fmt: skip
+        info["nest"] = probe.stdout.strip() or "?"
+        print(f"NEST {info['nest']} in {args.nest_python or sys.executable}", flush=True)
     texts = []
     results["spikesim_source_start"] = source_hashes()
     started = time.perf_counter()
@@ -615,8 +684,9 @@ def report(path: Path) -> int:
     for name, res in results.get("cases", {}).items():
         plastic = res["case"]["brian2"].get("plastic", False)
         res["spikesim_derived"] = derived(res.get("spikesim"), "spikesim")
-        if "brian2" in res:
-            res["brian2_derived"] = derived(res["brian2"], "brian2")
+        for other in ("brian2", "cpp", "nest"):
+            if other in res:
+                res[f"{other}_derived"] = derived(res[other], other)
         if "variants" in res:
             res["profile_split"] = profile_split(res["spikesim"], res["variants"], plastic)
         print_case(name, res)
@@ -696,18 +766,30 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
     bjob = dict(case["brian2"], target=target, builddir=str(session.workdir / f"brian2-{name}"), repeats=repeats)
     res["spikesim_cold"] = cold_compile(session)
     # spikesim and Brian2 take turns, so that both meet the machine's slower and faster phases
-    spikesim_rounds, brian2_rounds = [], []
+    spikesim_rounds, brian2_rounds, cpp_rounds, nest_rounds = [], [], [], []
+    cpp = not args.no_cpp and case["brian2"]["model"] == "spnet" and bool(results["machine"].get("cxx_path"))
+    cjob = dict(case["brian2"], builddir=str(session.workdir / "cpp"))
     for k in range(rounds):
         if rounds > 1:
             print(f"   round {k + 1} of {rounds}", flush=True)
         spikesim_rounds.append(session.spawn("spikesim_child.py", sjob))
         if target:  # Brian2's project is compiled in the first round; later rounds rerun its binary
             brian2_rounds.append(session.spawn("brian2_child.py", dict(bjob, clean=k == 0)))
+        if cpp:  # compiled once per session
+            cpp_rounds.append(session.spawn("cpp_child.py", cjob))
+        if args.nest:  # one loop per round: NEST builds its network again in each
+            nest_rounds.append(session.spawn("nest_child.py", dict(case["brian2"]), python=args.nest_python, limit_bytes=memory_for_a_child()))
     res["spikesim"] = best_round(spikesim_rounds)
     res["spikesim_derived"] = derived(res["spikesim"], "spikesim")
     if target:
         res["brian2"] = best_round(brian2_rounds)
         res["brian2_derived"] = derived(res["brian2"], "brian2")
+    if cpp:
+        res["cpp"] = best_round(cpp_rounds)
+        res["cpp_derived"] = derived(res["cpp"], "cpp")
+    if args.nest:
+        res["nest"] = best_round(nest_rounds)
+        res["nest_derived"] = derived(res["nest"], "nest")
     if not args.no_profile:
         res["variants"] = {}
         for vname, edits in profile_variants(case).items():
