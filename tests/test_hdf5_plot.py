@@ -249,6 +249,55 @@ def test_kill_after_flush_keeps_the_flushed_data(tmp_path):
     assert_same(got, in_memory(chunks[:2], "running", 19))
 
 
+def test_writer_killed_inside_a_flush_leaves_the_earlier_flushes_readable(tmp_path):
+    """A writer killed inside a flush can leave on disk the HDF5 metadata of that flush, pointing
+    at a chunk allocated after the previous flush, with the file's recorded end still the previous
+    flush's: reading that chunk fails ("addr overflow"). Made here exactly: the bytes of a file
+    after its second flush, with the superblock (and so the end of file) of its first."""
+    import dataclasses
+
+    from spikesim.recording import SynapseLayout, WeightSnapshot
+
+    n = 8192  # one snapshot per HDF5 chunk: each snapshot after the first flush is a new chunk
+    pre = np.arange(n)
+    layout = {"c": SynapseLayout(n, lambda: [(pre, pre[::-1].copy(), np.ones(n))])}
+    writer = SpikeFileWriter(tmp_path / "run.h5", make_info(), {"exc": {"v": TRACE_IDS}}, RATE_BIN_MS, layout)
+    chunks = [
+        dataclasses.replace(c, weights={"c": WeightSnapshot(np.array([c.stop_step * DT_MS]), np.full((1, n), float(k)))})
+        for k, c in enumerate(make_chunks())
+    ]
+    writer.write(chunks[0])
+    writer.write(chunks[1])
+    writer.flush(19)
+    first = writer.partial_path.read_bytes()
+    writer.write(chunks[2])
+    writer.flush(29)
+    second = bytearray(writer.partial_path.read_bytes())
+    writer.close("interrupted", 29)  # (the file is made again below)
+    assert first[8] == 2  # superblock version 2: 48 bytes, its end-of-file address among them
+    second[:48] = first[:48]
+    crashed = tmp_path / "crashed.h5.partial"
+    crashed.write_bytes(second)
+    with h5py.File(crashed, "r", locking=False) as f:
+        with pytest.raises(OSError, match="addr overflow"):
+            f["weights/c/values"][()]
+
+    got = read(crashed)
+    assert got.status == "running"
+    # the weights of the first flush, and nothing half-read of the second
+    np.testing.assert_array_equal(got.weights["c"].times_ms, [5.0, 10.0])
+    np.testing.assert_array_equal(got.weights["c"].values, np.repeat([[0.0], [1.0]], n, axis=1))
+    want = in_memory(make_chunks()[:3], "running", 29)
+    for pop, trains in want.spikes.items():  # rows appended to chunks that existed before
+        np.testing.assert_array_equal(got.spikes[pop].times_ms, trains.times_ms)
+        np.testing.assert_array_equal(got.spikes[pop].node_ids, trains.node_ids)
+    # a file that claims to be complete is not salvaged: the same damage is an error
+    with h5py.File(crashed, "r+", locking=False) as f:
+        f["spikesim"].attrs["status"] = "complete"
+    with pytest.raises(OutputError, match="addr overflow"):
+        read(crashed)
+
+
 def test_unclosed_file_reads_up_to_its_last_complete_step(tmp_path, monkeypatch):
     import spikesim.io.hdf5 as hdf5
 

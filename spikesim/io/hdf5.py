@@ -28,7 +28,11 @@ Crash safety. HDF5 without SWMR gives no guarantee for a file whose process dies
 unflushed changes. So ``SpikeFileWriter`` keeps the chunks it receives in memory and touches
 the file only in ``flush`` and ``close`` (and when more than ``SPILL_BYTES`` are waiting, to
 bound memory): a process killed between two flushes leaves the file exactly as the last flush
-left it. The file lives under ``<path>.partial`` until ``close("complete", ...)`` renames it.
+left it. A process killed inside a flush can leave part of that flush's metadata on disk,
+pointing at chunks beyond the end of file the previous flush recorded; ``read`` then keeps, of a
+file whose run never closed, the rows up to the first chunk it cannot read, so nothing of the
+earlier flushes is lost. The file lives under ``<path>.partial`` until ``close("complete", ...)``
+renames it.
 """
 
 from __future__ import annotations
@@ -413,7 +417,8 @@ def read(path: str | os.PathLike) -> Recording:
 
     A spikesim file gives back the Recording its run held, with the status and last complete
     step stored in it. A file whose run never closed (status ``running``: the process died) is
-    cut at its last flushed step, since data after it may be incomplete.
+    cut at its last flushed step, since data after it may be incomplete; if the process died
+    inside a flush, the rows of that flush may be missing too.
 
     A plain SONATA file (no ``/spikesim`` group) gives one population per ``/spikes`` group,
     of size max node id + 1, spikes sorted by time then id, ``dt_ms`` and ``duration_ms`` NaN,
@@ -513,49 +518,86 @@ def _read_spikesim(f: h5py.File) -> Recording:
         versions=json.loads(_text(meta["versions"])),
         recorded_neurons=json.loads(_text(meta.get("recorded_neurons", "{}"))),
     )
-    spikes = {pop: _read_spikes(f["spikes"][pop]) for pop in info.populations if pop in f["spikes"]}
+    status = _text(meta["status"])
+    # a run that never closed: its writer may have died inside a flush (see _growing_rows)
+    crashed = status == "running"
+    spikes = {pop: _read_spikes(f["spikes"][pop], crashed) for pop in info.populations if pop in f["spikes"]}
     traces = {
-        pop: {var: _read_trace(group) for var, group in by_var.items()}
+        pop: {var: _read_trace(group, crashed) for var, group in by_var.items()}
         for pop, by_var in f.get("traces", {}).items()
     }
-    rates = {pop: _read_rate(group) for pop, group in f.get("rates", {}).items()}
-    weights = {name: _read_weights(group) for name, group in f.get("weights", {}).items()}
+    rates = {pop: _read_rate(group, crashed) for pop, group in f.get("rates", {}).items()}
+    weights = {name: _read_weights(group, crashed) for name, group in f.get("weights", {}).items()}
     return Recording(
         info,
         spikes,
         traces,
         rates,
         weights,
-        status=_text(meta["status"]),
+        status=status,
         last_complete_step=int(meta["last_complete_step"]),
     )
 
 
-def _read_weights(group: h5py.Group) -> Weights:
+def _growing_rows(group: h5py.Group, names: tuple[str, ...], crashed: bool) -> list[np.ndarray]:
+    """The datasets ``names`` of ``group``, which grow together row by row.
+
+    A writer killed inside a flush can leave HDF5 metadata on disk that points at a chunk the
+    file's recorded end does not cover yet (reading it fails: "addr overflow"); the rows before
+    that chunk were flushed and are sound. So for a ``crashed`` file each dataset is read chunk
+    by chunk up to the first chunk that cannot be read, and all are cut to the rows every one of
+    them holds; the rows after the last complete step are cut afterwards, as always."""
+    if not crashed:
+        return [group[name][()] for name in names]
+    out = []
+    for name in names:
+        dataset = group[name]
+        try:
+            out.append(dataset[()])
+            continue
+        except OSError:
+            pass
+        step = dataset.chunks[0] if dataset.chunks else max(1, dataset.shape[0])
+        parts = [dataset[0:0]]
+        for start in range(0, dataset.shape[0], step):
+            try:
+                parts.append(dataset[start : start + step])
+            except OSError:
+                break
+        out.append(np.concatenate(parts))
+    rows = min(len(x) for x in out)
+    return [x[:rows] for x in out]
+
+
+def _read_weights(group: h5py.Group, crashed: bool = False) -> Weights:
+    times_ms, values = _growing_rows(group, ("timestamps", "values"), crashed)
     return Weights(
         pre=group["pre"][()].astype(np.int64),
         post=group["post"][()].astype(np.int64),
         delay_ms=group["delay_ms"][()],
-        times_ms=group["timestamps"][()],
-        values=group["values"][()],
+        times_ms=times_ms,
+        values=values,
     )
 
 
-def _read_spikes(group: h5py.Group) -> SpikeTrains:
-    times = np.asarray(group["timestamps"][()], dtype=np.float64)
+def _read_spikes(group: h5py.Group, crashed: bool = False) -> SpikeTrains:
+    ids_name = "node_ids" if "node_ids" in group else "gids"  # "gids": the pre-SONATA bmtk name
+    times, ids = _growing_rows(group, ("timestamps", ids_name), crashed)
+    times = np.asarray(times, dtype=np.float64)
     # SONATA allows seconds; spikesim works in ms.
     if _text(group["timestamps"].attrs.get("units", "ms")).strip() == "s":
         times = times * 1000.0
-    ids_name = "node_ids" if "node_ids" in group else "gids"  # "gids": the pre-SONATA bmtk name
-    return SpikeTrains(times, np.asarray(group[ids_name][()], dtype=np.uint64))
+    return SpikeTrains(times, np.asarray(ids, dtype=np.uint64))
 
 
-def _read_trace(group: h5py.Group) -> Trace:
-    return Trace(group["timestamps"][()], group["node_ids"][()], group["data"][()])
+def _read_trace(group: h5py.Group, crashed: bool = False) -> Trace:
+    times, data = _growing_rows(group, ("timestamps", "data"), crashed)
+    return Trace(times, group["node_ids"][()], data)
 
 
-def _read_rate(group: h5py.Group) -> Rate:
-    return Rate(float(group.attrs["bin_ms"]), group["timestamps"][()], group["rate_hz"][()])
+def _read_rate(group: h5py.Group, crashed: bool = False) -> Rate:
+    times, rate_hz = _growing_rows(group, ("timestamps", "rate_hz"), crashed)
+    return Rate(float(group.attrs["bin_ms"]), times, rate_hz)
 
 
 def _read_sonata(f: h5py.File, path: Path) -> Recording:
