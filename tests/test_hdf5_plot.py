@@ -283,14 +283,11 @@ def test_writer_killed_inside_a_flush_leaves_the_earlier_flushes_readable(tmp_pa
             f["weights/c/values"][()]
 
     got = read(crashed)
-    assert got.status == "running"
-    # the weights of the first flush, and nothing half-read of the second
+    # everything of the first flush; the second, cut short, is not trusted (it marked step 29,
+    # and its spikes and traces went into chunks that existed before: they are readable)
+    assert_same(got, in_memory(make_chunks()[:2], "running", 19))
     np.testing.assert_array_equal(got.weights["c"].times_ms, [5.0, 10.0])
     np.testing.assert_array_equal(got.weights["c"].values, np.repeat([[0.0], [1.0]], n, axis=1))
-    want = in_memory(make_chunks()[:3], "running", 29)
-    for pop, trains in want.spikes.items():  # rows appended to chunks that existed before
-        np.testing.assert_array_equal(got.spikes[pop].times_ms, trains.times_ms)
-        np.testing.assert_array_equal(got.spikes[pop].node_ids, trains.node_ids)
     # a file that claims to be complete is not salvaged: the same damage is an error
     with h5py.File(crashed, "r+", locking=False) as f:
         f["spikesim"].attrs["status"] = "complete"

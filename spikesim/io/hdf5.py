@@ -166,7 +166,9 @@ class SpikeFileWriter:
 
         def work() -> None:
             self._write_pending()
-            self._meta.attrs["last_complete_step"] = np.int64(last_complete_step)
+            meta = self._meta.attrs
+            meta["previous_complete_step"] = meta["last_complete_step"]
+            meta["last_complete_step"] = np.int64(last_complete_step)
             self._file.flush()
 
         self._guarded(work)
@@ -235,6 +237,9 @@ class SpikeFileWriter:
         _write_info(self._meta, self.info)
         self._meta.attrs["status"] = "running"
         self._meta.attrs["last_complete_step"] = np.int64(-1)
+        # the step the flush before the last one marked: what a reader falls back on when the
+        # last flush was cut short (see ``_Salvage``)
+        self._meta.attrs["previous_complete_step"] = np.int64(-1)
 
     # ---- the datasets a chunk appends to, checked. np.array copies: the simulation may reuse
     # its buffers for the next chunk before these reach the file.
@@ -519,15 +524,19 @@ def _read_spikesim(f: h5py.File) -> Recording:
         recorded_neurons=json.loads(_text(meta.get("recorded_neurons", "{}"))),
     )
     status = _text(meta["status"])
-    # a run that never closed: its writer may have died inside a flush (see _growing_rows)
-    crashed = status == "running"
-    spikes = {pop: _read_spikes(f["spikes"][pop], crashed) for pop in info.populations if pop in f["spikes"]}
+    last_complete_step = int(meta["last_complete_step"])
+    # a run that never closed: its writer may have died inside a flush
+    salvage = _Salvage(status == "running")
+    spikes = {pop: _read_spikes(f["spikes"][pop], salvage) for pop in info.populations if pop in f["spikes"]}
     traces = {
-        pop: {var: _read_trace(group, crashed) for var, group in by_var.items()}
+        pop: {var: _read_trace(group, salvage) for var, group in by_var.items()}
         for pop, by_var in f.get("traces", {}).items()
     }
-    rates = {pop: _read_rate(group, crashed) for pop, group in f.get("rates", {}).items()}
-    weights = {name: _read_weights(group, crashed) for name, group in f.get("weights", {}).items()}
+    rates = {pop: _read_rate(group, salvage) for pop, group in f.get("rates", {}).items()}
+    weights = {name: _read_weights(group, salvage) for name, group in f.get("weights", {}).items()}
+    if salvage.cut_short and "previous_complete_step" in meta:
+        # the last flush did not finish: only the one before it is known to be whole
+        last_complete_step = int(meta["previous_complete_step"])
     return Recording(
         info,
         spikes,
@@ -535,28 +544,37 @@ def _read_spikesim(f: h5py.File) -> Recording:
         rates,
         weights,
         status=status,
-        last_complete_step=int(meta["last_complete_step"]),
+        last_complete_step=last_complete_step,
     )
 
 
-def _growing_rows(group: h5py.Group, names: tuple[str, ...], crashed: bool) -> list[np.ndarray]:
-    """The datasets ``names`` of ``group``, which grow together row by row.
+class _Salvage:
+    """Reads the datasets that grow row by row together (times and values).
 
     A writer killed inside a flush can leave HDF5 metadata on disk that points at a chunk the
-    file's recorded end does not cover yet (reading it fails: "addr overflow"); the rows before
-    that chunk were flushed and are sound. So for a ``crashed`` file each dataset is read chunk
-    by chunk up to the first chunk that cannot be read, and all are cut to the rows every one of
-    them holds; the rows after the last complete step are cut afterwards, as always."""
-    if not crashed:
-        return [group[name][()] for name in names]
-    out = []
-    for name in names:
-        dataset = group[name]
+    file's recorded end does not cover (reading it fails: "addr overflow"); the rows before that
+    chunk were flushed earlier and are sound. So in a ``crashed`` file each dataset is read chunk
+    by chunk up to the first chunk that cannot be read, all of a group's datasets are cut to the
+    rows every one of them holds, and ``cut_short`` records that the last flush was incomplete (the
+    reader then trusts the step the flush before it marked). In a file that was closed the same
+    damage is an error."""
+
+    def __init__(self, crashed: bool = False):
+        self.crashed = crashed
+        self.cut_short = False
+
+    def rows(self, group: h5py.Group, names: tuple[str, ...]) -> list[np.ndarray]:
+        if not self.crashed:
+            return [group[name][()] for name in names]
+        out = [self._readable_rows(group[name]) for name in names]
+        rows = min(len(x) for x in out)
+        return [x[:rows] for x in out]
+
+    def _readable_rows(self, dataset: h5py.Dataset) -> np.ndarray:
         try:
-            out.append(dataset[()])
-            continue
+            return dataset[()]
         except OSError:
-            pass
+            self.cut_short = True
         step = dataset.chunks[0] if dataset.chunks else max(1, dataset.shape[0])
         parts = [dataset[0:0]]
         for start in range(0, dataset.shape[0], step):
@@ -564,13 +582,11 @@ def _growing_rows(group: h5py.Group, names: tuple[str, ...], crashed: bool) -> l
                 parts.append(dataset[start : start + step])
             except OSError:
                 break
-        out.append(np.concatenate(parts))
-    rows = min(len(x) for x in out)
-    return [x[:rows] for x in out]
+        return np.concatenate(parts)
 
 
-def _read_weights(group: h5py.Group, crashed: bool = False) -> Weights:
-    times_ms, values = _growing_rows(group, ("timestamps", "values"), crashed)
+def _read_weights(group: h5py.Group, salvage: _Salvage | None = None) -> Weights:
+    times_ms, values = (salvage or _Salvage()).rows(group, ("timestamps", "values"))
     return Weights(
         pre=group["pre"][()].astype(np.int64),
         post=group["post"][()].astype(np.int64),
@@ -580,9 +596,9 @@ def _read_weights(group: h5py.Group, crashed: bool = False) -> Weights:
     )
 
 
-def _read_spikes(group: h5py.Group, crashed: bool = False) -> SpikeTrains:
+def _read_spikes(group: h5py.Group, salvage: _Salvage | None = None) -> SpikeTrains:
     ids_name = "node_ids" if "node_ids" in group else "gids"  # "gids": the pre-SONATA bmtk name
-    times, ids = _growing_rows(group, ("timestamps", ids_name), crashed)
+    times, ids = (salvage or _Salvage()).rows(group, ("timestamps", ids_name))
     times = np.asarray(times, dtype=np.float64)
     # SONATA allows seconds; spikesim works in ms.
     if _text(group["timestamps"].attrs.get("units", "ms")).strip() == "s":
@@ -590,13 +606,13 @@ def _read_spikes(group: h5py.Group, crashed: bool = False) -> SpikeTrains:
     return SpikeTrains(times, np.asarray(ids, dtype=np.uint64))
 
 
-def _read_trace(group: h5py.Group, crashed: bool = False) -> Trace:
-    times, data = _growing_rows(group, ("timestamps", "data"), crashed)
+def _read_trace(group: h5py.Group, salvage: _Salvage | None = None) -> Trace:
+    times, data = (salvage or _Salvage()).rows(group, ("timestamps", "data"))
     return Trace(times, group["node_ids"][()], data)
 
 
-def _read_rate(group: h5py.Group, crashed: bool = False) -> Rate:
-    times, rate_hz = _growing_rows(group, ("timestamps", "rate_hz"), crashed)
+def _read_rate(group: h5py.Group, salvage: _Salvage | None = None) -> Rate:
+    times, rate_hz = (salvage or _Salvage()).rows(group, ("timestamps", "rate_hz"))
     return Rate(float(group.attrs["bin_ms"]), times, rate_hz)
 
 
