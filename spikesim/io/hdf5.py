@@ -19,7 +19,8 @@ File layout (times in ms, node ids population-local)::
     /weights/<connection>/timestamps  float64 (T,), attr units = "ms"
     /weights/<connection>/values      float64 (T, S)
     /spikesim                 attrs name, network_yaml, seed, dt_ms, duration_ms,
-                              populations (JSON), versions (JSON), status, last_complete_step
+                              populations (JSON), versions (JSON), status, last_complete_step,
+                              previous_complete_step (the flush before the last one's)
 
 Every population gets a ``/spikes`` group, even without spikes, and (when rates are recorded)
 a ``/rates`` group, so readers find the same layout for every run of a network.
