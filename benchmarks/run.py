@@ -150,11 +150,8 @@ class Session:
         env["PYNEST_QUIET"] = "1"  # no NEST banner on the benchmark's output
         job = dict(job, tmpdir=str(self.workdir), t_parent=time.time())
         started = time.perf_counter()
-        def limit():
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
         proc = subprocess.Popen([python or sys.executable, str(BENCH_DIR / script), json.dumps(job), str(result_path)], env=env,
-                                preexec_fn=limit if limit_bytes else None)  # fmt: skip
+                                preexec_fn=address_space_limit(limit_bytes) if limit_bytes else None)  # fmt: skip
         usage, status = None, None
         while True:
             pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
@@ -189,10 +186,19 @@ def cold_compile(session: Session) -> dict:
     return session.cold
 
 
+def address_space_limit(limit_bytes: int):
+    """A function that limits the address space of the (child) process it runs in."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    return limit
+
+
 def memory_for_a_child() -> int:
-    """Nine tenths of the memory available now (NEST, which takes spikes' and synapses' memory
-    as it goes, fails within it instead of exhausting the machine: static_1m needs more than
-    24 GB in NEST)."""
+    """Nine tenths of the memory available now: the limit of a NEST child, so that NEST fails on
+    its own allocation where a network needs more memory than the machine has (static_1m needs
+    more than 24 GB in NEST) instead of exhausting the machine."""
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable"):
             return int(line.split()[1]) * 1024 * 9 // 10
