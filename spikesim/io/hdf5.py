@@ -30,9 +30,9 @@ unflushed changes. So ``SpikeFileWriter`` keeps the chunks it receives in memory
 the file only in ``flush`` and ``close`` (and when more than ``SPILL_BYTES`` are waiting, to
 bound memory): a process killed between two flushes leaves the file exactly as the last flush
 left it. A process killed inside a flush can leave part of that flush's metadata on disk,
-pointing at chunks beyond the end of file the previous flush recorded; ``read`` then keeps, of a
-file whose run never closed, the rows up to the first chunk it cannot read, so nothing of the
-earlier flushes is lost. The file lives under ``<path>.partial`` until ``close("complete", ...)``
+pointing at chunks beyond the end of file the previous flush recorded; ``read`` then reads, of a
+file whose run never closed, the rows up to the first chunk it cannot read and cuts the recording
+at the step the previous flush marked, so nothing of the earlier flushes is lost. The file lives under ``<path>.partial`` until ``close("complete", ...)``
 renames it.
 """
 
@@ -424,7 +424,7 @@ def read(path: str | os.PathLike) -> Recording:
     A spikesim file gives back the Recording its run held, with the status and last complete
     step stored in it. A file whose run never closed (status ``running``: the process died) is
     cut at its last flushed step, since data after it may be incomplete; if the process died
-    inside a flush, the rows of that flush may be missing too.
+    inside a flush (part of its data cannot be read), at the step the flush before it marked.
 
     A plain SONATA file (no ``/spikesim`` group) gives one population per ``/spikes`` group,
     of size max node id + 1, spikes sorted by time then id, ``dt_ms`` and ``duration_ms`` NaN,
