@@ -3,6 +3,7 @@
     python benchmarks/run.py [--quick] [--only NAME[,NAME...]] [--no-brian2] [--no-profile]
                              [--brian2-target auto|standalone|cython|numpy] [--out results.json]
                              [--plot scaling.png] [--nest [--nest-python PYTHON]] [--no-cpp]
+                             [--threads N]
 
 Sections (names for --only): ``startup`` (time from process start to the first chunk of
 ``spikesim run``, cold and cached Numba kernels), the networks ``spnet_1k``, ``spnet_100k``,
@@ -607,6 +608,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-profile", action="store_true", help="skip the spikesim variants and machine bounds")
     ap.add_argument("--brian2-target", default="auto", choices=["auto", "standalone", "cython", "numpy"])
     ap.add_argument("--no-cpp", action="store_true", help="skip the plain C++ spnet loop")
+    ap.add_argument("--threads", type=int, default=1, help="spikesim's run.threads (default 1: every simulator on one thread)")
     ap.add_argument("--nest", action="store_true", help="run NEST on the same networks too (slow at 100k neurons and more)")
     ap.add_argument("--nest-python", metavar="PYTHON", help="the Python in which NEST is installed (default: this one)")
     ap.add_argument("--out", help="write every number to this JSON file (default: benchmarks/results.json for a full run of every section)")
@@ -769,6 +771,8 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
     repeats = args.repeats or (1 if args.quick else case["repeats"])
     rounds = args.rounds or (1 if args.quick else case.get("rounds", 1))
     sjob = dict(case["spikesim"], mode="run", repeats=repeats)
+    if args.threads > 1:  # spikesim's run.threads (the targets are measured on one thread)
+        sjob["set"] = {**sjob.get("set", {}), "run.threads": args.threads}
     bjob = dict(case["brian2"], target=target, builddir=str(session.workdir / f"brian2-{name}"), repeats=repeats)
     res["spikesim_cold"] = cold_compile(session)
     # spikesim and Brian2 take turns, so that both meet the machine's slower and faster phases

@@ -200,8 +200,9 @@ def run_job(job: dict, result_path: str) -> None:
     # split the loop: kernel calls, input drawing, data hand-off to the sinks, HDF5 flushes.
     # These are spikesim's names at the time of writing; one that is gone is not split out.
     watch = Stopwatch()
-    if hasattr(kernels, "run_steps"):
-        kernels.run_steps = watch.wrap("kernel", kernels.run_steps)
+    for name in ("run_steps", "run_steps_threaded"):  # one thread, or run.threads > 1
+        if hasattr(kernels, name):
+            setattr(kernels, name, watch.wrap("kernel", getattr(kernels, name)))
     if hasattr(network.inputs, "draw"):
         network.inputs.draw = watch.wrap("inputs", network.inputs.draw)
     # spikes of every neuron, recorded or not, from the ids handed to _emit(network, sinks,

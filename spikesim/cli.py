@@ -167,8 +167,9 @@ def _run_options(output_help: str, checkpoint_help: str):
 @_run_options("HDF5 file (default: run.output or NAME.h5).", "Write OUTPUT.ckpt at this interval (see `resume`).")
 @click.option("--duration-ms", type=float, help="Override run.duration_ms.")
 @click.option("--seed", type=int, help="Override run.seed.")
+@click.option("--threads", type=int, help="Override run.threads (threads for large networks; the same results).")
 @click.option("--ignore-memory-check", is_flag=True, help="Build even if the network seems not to fit in memory.")
-def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every_ms, ignore_memory_check, quiet) -> None:
+def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpoint_every_ms, ignore_memory_check, quiet) -> None:
     """Simulate NETWORK (a YAML file): spikes to HDF5, raster to PNG.
 
     SIGINT or SIGTERM stop the run after the current chunk: the data so far is flushed to
@@ -185,6 +186,8 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, checkpoint_every
         overrides["duration_ms"] = duration_ms
     if seed is not None:
         overrides["seed"] = seed
+    if threads is not None:
+        overrides["threads"] = threads
     if overrides:
         from .spec import spec_from_dict
 

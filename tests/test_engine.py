@@ -248,6 +248,63 @@ record:
     np.testing.assert_allclose(rec.traces["n"]["I"].values[:, 0], [0, 2, 2 * e, 2 * e * e], rtol=1e-15)
 
 
+THREADED = """
+run: {duration_ms: 300, seed: 5, threads: 2}
+populations:
+  exc: {size: 9000, params: {preset: RS, d: {expr: "8 - 6*r**2"}}}
+  inh: {size: 2250, params: {preset: FS}}
+connections:
+  - {name: ee, pre: exc, post: [exc, inh], rule: fixed_outdegree, outdegree: 20, weight: 4,
+     delay_ms: {expr: "floor(1 + r*10)"}, plasticity: {rule: spnet, update_interval_ms: 100}}
+  - {name: ei, pre: exc, post: inh, rule: fixed_indegree, indegree: 10, weight: {uniform: {low: 1, high: 5}},
+     delay_ms: 2, plasticity: {rule: stdp_additive, A_plus: 0.05, A_minus: 0.06, w_max: 8}}
+  - {name: ie, pre: inh, post: exc, rule: fixed_outdegree, outdegree: 20, weight: -3, delay_ms: 1,
+     plasticity: {rule: stdp_multiplicative, A_plus: 0.02, A_minus: 0.03, w_min: -6, w_max: 0}}
+inputs:
+  - {type: random_pulses, target: [exc, inh], k: 20, amplitude: 20}
+  - {type: noise, target: inh, sd: 2}
+"""
+
+
+def test_threads_do_not_change_results():
+    """run.threads shares the neuron update (blocks of NEURON_BLOCK neurons: populations of
+    several blocks here) and each fired neuron's potentiation between threads: the spikes, and the
+    state, weights, derivatives and traces at the end, are those of one thread, bit for bit."""
+    import numba
+
+    from spikesim.engine import kernels, simulate
+    from spikesim.engine.step import kernel_for_threads
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    assert 9000 > 2 * kernels.NEURON_BLOCK
+    assert kernel_for_threads(2) is kernels.run_steps_threaded and kernel_for_threads(1) is kernels.run_steps
+    results = []
+    for threads in (1, 2):
+        network = build(spec_from_yaml(THREADED.replace("threads: 2", f"threads: {threads}")))
+        recording = run(network)
+        state = simulate(network, [])  # the same run again, for its final state
+        results.append((recording.all_spikes(), state, network.synapses.weight_store.copy()))
+    (t1, i1), s1, w0 = results[0]
+    (t2, i2), s2, _ = results[1]
+    assert len(t1) > 5000
+    np.testing.assert_array_equal(t1, t2)
+    np.testing.assert_array_equal(i1, i2)
+    for name in ("v", "u", "I", "weight", "deriv", "pre_trace", "post_trace"):
+        np.testing.assert_array_equal(getattr(s1, name), getattr(s2, name), err_msg=name)
+    assert not np.array_equal(s1.weight, w0), "the rules must change the weights to test anything"
+
+
+def test_more_threads_than_the_machine_runs_is_an_error(monkeypatch):
+    import numba
+
+    from spikesim import SpecError
+
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    with pytest.raises(SpecError, match=r"^run\.threads: 2 threads asked for, but this machine runs at most 1"):
+        build(spec_from_yaml(THREADED))
+
+
 def test_nonfinite_state_is_reported_and_run_marked_failed(tmp_path):
     from spikesim import NumericalError
     from spikesim.io.hdf5 import read

@@ -48,6 +48,7 @@ BROKEN = [
     ("interval_ms: 1", "interval_ms: 0.3", "record.state.0.interval_ms", "whole number"),
     ("duration_ms: 100", "duration_ms: 100.2", "run.duration_ms", "whole number"),
     ("dt_ms: 0.5", "dt_ms: 0", "run.dt_ms", "0"),
+    ("dt_ms: 0.5", "dt_ms: 0.5, threads: 0", "run.threads", "greater than or equal to 1"),
     ("rule: fixed_probability", "rule: random", "connections.0.rule", "fixed_probability"),
     ('c: {expr: "-65 + 15*r**2"}', 'c: {expr: "-65 + q"}', "populations.exc.params.c", "'q'"),
     ('c: {expr: "-65 + 15*r**2"}', 'c: {expr: "__import__(1)"}', "populations.exc.params.c", "not allowed"),

@@ -1,4 +1,5 @@
-"""Estimate, before building, the memory a network needs; refuse one that cannot fit.
+"""Estimate, before building, the memory a network needs; refuse one that cannot fit (and
+more threads than the machine runs).
 
 The estimate counts the arrays a run keeps (synapses, per-(source, delay) pointers, neuron
 state, spike and trace history, plasticity indices) and the peak while the table is filled
@@ -16,7 +17,7 @@ import ctypes
 
 import psutil
 
-from ..errors import BuildError
+from ..errors import BuildError, SpecError
 from ..spec.model import NetworkSpec, Uniform, Values
 
 BUILD_BYTES_PER_SYNAPSE = 12
@@ -90,6 +91,19 @@ def check_memory(spec: NetworkSpec) -> None:
             f"network needs about {need['peak'] / gib:.1f} GiB ({need['synapse_count']:.3g} synapses, "
             f"{sum(p.size for p in spec.populations.values())} neurons) but {available / gib:.1f} GiB is available; "
             "make it smaller, or go ahead anyway with --ignore-memory-check (build(spec, memory_check=False))"
+        )
+
+
+def check_threads(threads: int) -> None:
+    """Refuse more threads (``run.threads``) than Numba runs on this machine."""
+    if threads == 1:
+        return
+    import numba
+
+    available = numba.config.NUMBA_NUM_THREADS
+    if threads > available:
+        raise SpecError(
+            "run.threads", f"{threads} threads asked for, but this machine runs at most {available} (its cores, or NUMBA_NUM_THREADS); use 1 to {available}"
         )
 
 

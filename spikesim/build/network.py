@@ -13,7 +13,7 @@ from ..recording import SynapseLayout, Weights
 from ..spec.model import ExpCurrent, NetworkSpec, PlainSynapse, SpikeTimesInput
 from .connectivity import Synapses, connect
 from .inputs import InputDriver
-from .memory import check_memory
+from .memory import check_memory, check_threads
 from .neurons import Neurons, build_neurons
 from .plasticity import rule_key, rule_row
 from .seeds import stream
@@ -140,6 +140,7 @@ def _channel(synapse, taus: list[float]) -> int:
 def build(spec: NetworkSpec, *, memory_check: bool = True) -> Network:
     """Generate connectivity, parameters and input sources from ``spec`` (deterministic in the
     seed). First, unless ``memory_check`` is False, refuse a network that cannot fit in memory."""
+    check_threads(spec.run.threads)
     if memory_check:
         check_memory(spec)
     try:

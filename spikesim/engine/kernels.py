@@ -6,13 +6,17 @@ compiled without Numba's runtime (``NO_RUNTIME``), so it cannot allocate, and Nu
 references to the arrays it passes around: with the runtime, that counting took about 7 % of
 spnet's loop. The per-step helpers it calls are inlined into it for the same reason, and its
 loops are vectorised 512 bits wide where the CPU has AVX-512 (``prefer_512_bit_vectors``).
+``run_steps_threaded`` is the same kernel with its ``prange`` loops on threads (``run.threads``):
+the same results for any number of threads.
 """
 
 from __future__ import annotations
 
+from types import FunctionType
+
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -65,6 +69,9 @@ def prefer_512_bit_vectors(typingctx):
 OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 # how many spikes ahead delivery asks for pointers, and for the synapses they point to
 PREFETCH_POINTERS, PREFETCH_SYNAPSES = 16, 8
+# neurons per block of the neuron update (the unit run_steps_threaded shares out); the caller's
+# scratch ``bad_blocks`` holds one count per block of the largest population
+NEURON_BLOCK = 4096
 
 
 @njit(cache=True, inline="always")
@@ -272,7 +279,7 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
             drift = group_params[g, DRIFT]
             keep = group_params[g, DERIVATIVE_DECAY]
             # the group's synapses are contiguous: one pass in memory order
-            for s in range(np.uint64(group_range[g, 0]), np.uint64(group_range[g, 1])):
+            for s in prange(np.uint64(group_range[g, 0]), np.uint64(group_range[g, 1])):
                 # spnet.cpp: s += 0.01 + sd; sd *= 0.9; then clip
                 weight[s - off] = clip(weight[s - off] + (drift + deriv[s - deriv_start]), lo, hi)
                 deriv[s - deriv_start] *= keep
@@ -282,7 +289,9 @@ def plasticity_step(n, weight, group_weight_offset, incoming, plast, update_step
         a_plus = group_params[g, A_PLUS]
         a_minus = group_params[g, A_MINUS]
         summed = rule != NEAREST and rule != SPNET
-        for q in range(count):
+        # each fired neuron updates its own traces and its own incoming synapses: in
+        # ``run_steps_threaded`` the neurons are shared out between threads, with the same result
+        for q in prange(count):
             i = hist_ids[cur, q]
             if summed:
                 pre_trace[tr, cur, i] += a_plus
@@ -366,6 +375,21 @@ def update_population(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt,
     return bad
 
 
+@njit(cache=True, inline="always")
+def update_neurons(lo, hi, form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked, bad_blocks):
+    """``update_population`` over blocks of NEURON_BLOCK neurons, each writing to ``bad_blocks``
+    whether it has a state that is not finite: in ``run_steps_threaded`` the blocks are shared out
+    between threads, with no sum that two threads add to. Returns how many blocks have one."""
+    n_blocks = (hi - lo + NEURON_BLOCK - 1) // NEURON_BLOCK
+    for blk in prange(n_blocks):
+        first = lo + blk * NEURON_BLOCK
+        bad_blocks[blk] = update_population(first, min(hi, first + NEURON_BLOCK), form, scheme, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+    bad = 0
+    for blk in range(n_blocks):
+        bad += bad_blocks[blk]
+    return bad
+
+
 @njit(cache=True, **NO_RUNTIME)
 def run_steps(
     first_step,
@@ -413,6 +437,7 @@ def run_steps(
     spike_id,
     status,
     spiked,
+    bad_blocks,
 ):
     """Advance steps first_step .. first_step + n_steps - 1. Returns (steps done, spikes written).
 
@@ -441,20 +466,20 @@ def run_steps(
             add_voltage_jumps(v, arrivals)
         # 2-3. integrate, threshold and reset; spikes go to the history slot of step n
         slot = n % L
-        bad = False
+        bad = 0
         for p in range(pop_start.shape[0]):
             lo, hi = pop_start[p], pop_stop[p]
             # constant form and scheme at each call: the inlined loop is compiled once per
             # (form, scheme) without branches, which lets LLVM vectorise it
             if pop_form[p] == 0 and pop_scheme[p] == 0:
-                bad |= update_population(lo, hi, 0, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+                bad += update_neurons(lo, hi, 0, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked, bad_blocks)
             elif pop_form[p] == 0:
-                bad |= update_population(lo, hi, 0, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+                bad += update_neurons(lo, hi, 0, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked, bad_blocks)
             elif pop_scheme[p] == 0:
-                bad |= update_population(lo, hi, 1, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
+                bad += update_neurons(lo, hi, 1, 0, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked, bad_blocks)
             else:
-                bad |= update_population(lo, hi, 1, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked)
-        if bad:
+                bad += update_neurons(lo, hi, 1, 1, dt, a, b, c, d, vpeak, C, k, vr, vt, v, u, I, arrivals, spiked, bad_blocks)
+        if bad > 0:
             for i in range(n_neurons):
                 if not (abs(v[i]) < np.inf and abs(u[i]) < np.inf):
                     status[0] = NOT_FINITE
@@ -524,3 +549,22 @@ def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
         if per_step:
             counts[p, steps[q] - first] += 1
     return offsets, local, times_ms, counts
+
+
+def _threaded(kernel):
+    """``kernel`` compiled again with Numba's parallel loops: its ``prange`` loops (the neuron
+    update, and each fired neuron's potentiation and the derivative's application in plasticity)
+    are shared out between threads; everything else, spike delivery with its sums in the
+    contract's order included, stays in one thread. No two threads write the same element and no
+    sum changes order, so the results are those of ``kernel``, for any number of threads. It is
+    compiled from a copy of the Python function under a name of its own, because Numba's cache
+    tells compilations apart by the function's name, not by their options."""
+    source = kernel.py_func
+    copy = FunctionType(source.__code__, source.__globals__, source.__name__ + "_threaded", source.__defaults__, source.__closure__)
+    copy.__qualname__ = source.__qualname__ + "_threaded"
+    copy.__module__ = source.__module__
+    copy.__doc__ = source.__doc__
+    return njit(cache=True, parallel=True, **NO_RUNTIME)(copy)
+
+
+run_steps_threaded = _threaded(run_steps)

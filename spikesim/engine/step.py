@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
+from ..build.memory import check_threads
 from ..build.network import Network, exp_decay
 from ..errors import Interrupted, NumericalError
 from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, WeightSnapshot
@@ -164,6 +165,18 @@ def chunk_steps_for(network: Network) -> int:
     return max(1, steps)
 
 
+def kernel_for_threads(threads: int):
+    """The step kernel for ``run.threads``: ``kernels.run_steps`` for one thread, else
+    ``kernels.run_steps_threaded`` with Numba using that many threads (the same results)."""
+    if threads == 1:
+        return kernels.run_steps
+    import numba
+
+    check_threads(threads)  # checked at the build too; a network may be run where it was not built
+    numba.set_num_threads(threads)
+    return kernels.run_steps_threaded
+
+
 def simulate(
     network: Network,
     sinks: Iterable[Sink] = (),
@@ -221,12 +234,14 @@ def simulate(
     has_jumps = network.has_voltage_jumps
     group_range = syn.spans()
     far = prefetch_pays(syn)
+    run_steps = kernel_for_threads(spec.run.threads)
     deriv_start = np.uint64(syn.derivative_range[0])
     spike_capacity = max(chunk_steps, 1) * min(nrn.n, 64) + nrn.n
     spike_step = np.empty(spike_capacity, np.int64)
     spike_id = np.empty(spike_capacity, np.int64)
     status = np.zeros(2, np.int64)
     spiked = np.zeros((nrn.n + 7) // 8 * 8, np.bool_)  # the kernel's scratch: 8-byte words
+    bad_blocks = np.zeros(nrn.n // kernels.NEURON_BLOCK + 1, np.int64)  # scratch: one count per block of neurons
     n = state.step
     last_flush = n
 
@@ -253,7 +268,7 @@ def simulate(
             while n < stop:
                 # A chunk may end early when the spike buffer fills; the rest is run at once.
                 j0 = n - first
-                done, count = kernels.run_steps(
+                done, count = run_steps(
                     n, stop - n, dt,
                     nrn.pop_start, nrn.pop_stop, nrn.pop_form, nrn.pop_scheme,
                     p["a"], p["b"], p["c"], p["d"], p["vpeak"], p["C"], p["k"], p["vr"], p["vt"],
@@ -268,7 +283,7 @@ def simulate(
                     inputs.ev_weight[inputs.ev_ptr[j0]:], inputs.ev_channel[inputs.ev_ptr[j0]:],
                     inputs.dense[j0:], inputs.bias, has_bias, has_jumps,
                     network.trace_neuron, network.trace_variable, trace_out[j0:],
-                    spike_step, spike_id, status, spiked,
+                    spike_step, spike_id, status, spiked, bad_blocks,
                 )  # fmt: skip
                 _emit(
                     network, sinks, binner, n, n + done, spike_step[:count], spike_id[:count],

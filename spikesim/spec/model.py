@@ -476,6 +476,9 @@ class Run(Strict):
     seed: Annotated[Count, Field(ge=0)] = 0
     output: str | None = None
     flush_every_ms: Annotated[Number, Field(gt=0)] = 1000.0
+    threads: Annotated[Count, Field(ge=1)] = Field(
+        default=1, description="threads for the neuron update and the potentiation (results do not depend on it)"
+    )
     delay_rounding: Literal["error", "nearest"] = Field(
         default="error", description="a delay that is not a whole number of steps: error, or round to nearest"
     )
