@@ -70,7 +70,7 @@ OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 # how many spikes ahead delivery asks for pointers, and for the synapses they point to
 PREFETCH_POINTERS, PREFETCH_SYNAPSES = 16, 8
 # neurons per block of the neuron update (the unit run_steps_threaded shares out); the caller's
-# scratch ``bad_blocks`` holds one count per block of the largest population
+# scratch ``bad_blocks`` holds one flag per block of the largest population
 NEURON_BLOCK = 4096
 
 

@@ -241,7 +241,7 @@ def simulate(
     spike_id = np.empty(spike_capacity, np.int64)
     status = np.zeros(2, np.int64)
     spiked = np.zeros((nrn.n + 7) // 8 * 8, np.bool_)  # the kernel's scratch: 8-byte words
-    bad_blocks = np.zeros(nrn.n // kernels.NEURON_BLOCK + 1, np.int64)  # scratch: one count per block of neurons
+    bad_blocks = np.zeros(nrn.n // kernels.NEURON_BLOCK + 1, np.int64)  # scratch: one flag per block of neurons
     n = state.step
     last_flush = n
 
