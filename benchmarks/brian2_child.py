@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_DIR, child_args, log, rss_bytes, write_result
+from common import BENCH_DIR, child_args, log, read_kv, rss_bytes, write_result
 
 PROBE_BEFORE = r"""
 auto __bench_status = [](const char* key) {
@@ -39,15 +39,6 @@ __bench_f << "hwm_after_loop_kb " << __bench_status("VmHWM:") << "\n";
 __bench_f << "rss_after_loop_kb " << __bench_status("VmRSS:") << "\n";
 __bench_f.close();
 """
-
-
-def read_kv(path: Path) -> dict:
-    out = {}
-    for line in path.read_text().split("\n"):
-        if line.strip():
-            key, value = line.split()
-            out[key] = float(value)
-    return out
 
 
 def define(b2, job: dict):

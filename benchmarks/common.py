@@ -93,6 +93,24 @@ def _json_default(x):
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
+def read_kv(path: Path) -> dict:
+    """The "key value" lines a benchmark binary writes (Brian2's inserted probe, the plain C++
+    loop's result file), as floats."""
+    out = {}
+    for line in path.read_text().split("\n"):
+        if line.strip():
+            key, value = line.split()
+            out[key] = float(value)
+    return out
+
+
+def cxx_compiler() -> str | None:
+    """The C++ compiler: $CXX, else c++ or g++ on the PATH; None without one."""
+    import shutil
+
+    return shutil.which(os.environ.get("CXX", "")) or shutil.which("c++") or shutil.which("g++")
+
+
 def child_args() -> tuple[dict, str]:
     """(job, result path) from a child's command line: ``child.py JOB_JSON RESULT_PATH``."""
     return json.loads(sys.argv[1]), sys.argv[2]

@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import BENCH_DIR, child_args, log, write_result
+from common import BENCH_DIR, child_args, cxx_compiler, log, read_kv, write_result
 
 SOURCE = BENCH_DIR / "cpp" / "spnet_plain.cpp"
 FLAGS = ["-O3", "-march=native", "-std=c++17"]
 
 
-def compiler() -> str | None:
-    return shutil.which(os.environ.get("CXX", "")) or shutil.which("c++") or shutil.which("g++")
-
-
 def main() -> None:
     job, result_path = child_args()
     res: dict = {"mode": "cpp"}
-    cxx = compiler()
+    cxx = cxx_compiler()
     if cxx is None:
         raise SystemExit("no C++ compiler (c++, g++ or $CXX)")
     build = Path(job["builddir"])
@@ -48,7 +43,7 @@ def main() -> None:
     n, steps = int(job["n"]), int(round(job["duration_ms"]))
     cmd = [str(binary), str(n), str(steps), str(job["pulses_per_step"]), str(job.get("seed", 1)), "1" if job["plastic"] else "0", str(probe)]
     subprocess.run([sys.executable, str(BENCH_DIR / "_rusage_exec.py"), str(rusage), *cmd], check=True)
-    kv = {k: float(v) for k, v in (line.split() for line in probe.read_text().splitlines() if line.strip())}
+    kv = read_kv(probe)
     binary_run = json.loads(rusage.read_text())
     log(f"  C++ loop {kv['loop_s']:.3f} s, peak {binary_run['maxrss_kb'] / 1024:.0f} MB")
     ne = int(0.8 * n + 0.5)

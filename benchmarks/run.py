@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH_DIR, MODELS, NETWORKS, spnet_size_edits
+from common import BENCH_DIR, MODELS, NETWORKS, cxx_compiler, spnet_size_edits
 
 CASE_NAMES = ["spnet_1k", "spnet_100k", "net2003", "static_1m"]
 SECTIONS = ["startup", *CASE_NAMES, "scaling"]
@@ -221,18 +221,18 @@ def derived(r: dict, simulator: str) -> dict:
     loop, steps, n = r["loop_s"], r["steps"], r["n_neurons"]
     sim = r["simulated_s"]
     if simulator == "cpp":  # the whole binary, as Brian2 standalone's
-        events = _brian2_events(r)
+        events = _events_from_spike_counts(r)
         peak = loop_rss = r["peak_rss_kb"] * 1024
         base = 0
         setup = r["setup_s"]
     elif simulator == "nest":
-        events = _brian2_events(r)
+        events = _events_from_spike_counts(r)
         peak = r["maxrss_kb"] * 1024
         loop_rss = r["rss_loop_max"]
         base = r["rss_after_import"]  # the interpreter and NEST's library
         setup = r["import_s"] + r["setup_s"]
     elif simulator == "brian2":
-        events = _brian2_events(r)
+        events = _events_from_spike_counts(r)
         # standalone: the binary's own peak and resident memory at the end of the loop
         # (runtime targets: the Python process)
         peak = r["peak_rss_kb"] * 1024 if r.get("peak_rss_kb") else r["maxrss_kb"] * 1024
@@ -268,7 +268,9 @@ def derived(r: dict, simulator: str) -> dict:
     }
 
 
-def _brian2_events(r: dict) -> float:
+def _events_from_spike_counts(r: dict) -> float:
+    """Synaptic events of a simulator that reports spikes and synapses by population (exc, inh):
+    spikes times the mean outgoing synapses of their population."""
     by = r.get("n_synapses_by_group", {})
     n = r["n_neurons"]
     ne = r.get("n_exc") or int(round(0.8 * n))
@@ -570,7 +572,7 @@ def machine() -> dict:
             info[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001
             info[mod] = None
-    cxx = shutil.which(os.environ.get("CXX", "")) or shutil.which("c++") or shutil.which("g++")
+    cxx = cxx_compiler()
     if cxx:
         try:
             info["cxx"] = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
