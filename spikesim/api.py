@@ -242,7 +242,7 @@ def resume(
     partial = output.with_name(output.name + ".partial")
     if not partial.exists():
         raise OutputError(f"cannot resume: {partial}, the data before the checkpoint, is missing")
-    before = read(partial)
+    before = read(partial, weights="values")  # the writer gets the synapses from the network
     if before.last_complete_step < ck.step - 1:
         raise OutputError(f"cannot resume: {partial} ends before the checkpoint (step {ck.step})")
     before.cut_after(ck.step - 1)

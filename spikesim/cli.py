@@ -120,14 +120,20 @@ def _report(summary, output: Path, no_plot: bool, plot_path, quiet: bool, name: 
         from .io.hdf5 import read
         from .plot import save_raster_png, save_traces_png, save_weights_png
 
-        recording = read(output)
+        # the snapshots without their synapses; the weights are drawn first and let go, so
+        # that their memory and the raster's (millions of spikes) are never needed together
+        recording = read(output, weights="values")
         png = Path(plot_path) if plot_path else output.with_suffix(".png")
+        weight_pictures = [
+            save_weights_png(recording, png.with_name(f"{png.stem}_weights_{conn}{png.suffix}"), conn)
+            for conn in recording.weights
+        ]
+        recording.weights.clear()
         pictures.append(save_raster_png(recording, png))
         variables = sorted({var for by_var in recording.traces.values() for var in by_var})
         for var in variables:
             pictures.append(save_traces_png(recording, png.with_name(f"{png.stem}_{var}{png.suffix}"), variable=var))
-        for conn in recording.weights:
-            pictures.append(save_weights_png(recording, png.with_name(f"{png.stem}_weights_{conn}{png.suffix}"), conn))
+        pictures += weight_pictures
     if quiet:
         return
     setup = f"build {build_s:.2f} s"
@@ -211,6 +217,7 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpo
             quiet,
             net.n_steps,
         )
+    del net  # the network's memory goes back before the plots read the file
     _report(summary, output, no_plot, plot_path, quiet, spec.name, build_s, build_compile_s)
 
 
@@ -278,7 +285,7 @@ def plot(file, output, t_start_ms, t_stop_ms, raster_only) -> None:
     from .io.hdf5 import read
     from .plot import save_raster_png, save_summary
 
-    recording = read(file)
+    recording = read(file, weights="values")  # the pictures need no synapse layout
     out = output or str(Path(file).with_suffix(".png"))
     if raster_only:
         click.echo(save_raster_png(recording, out, t_start_ms=t_start_ms, t_stop_ms=t_stop_ms))
@@ -293,7 +300,7 @@ def info(file) -> None:
     from .io.hdf5 import read
     from .summary import describe
 
-    click.echo(describe(read(file), file))
+    click.echo(describe(read(file, weights="values"), file))
 
 
 def _register() -> None:

@@ -12,6 +12,7 @@ Node ids are population-local (0 .. size - 1).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
@@ -132,7 +133,8 @@ class Recording:
     """Everything one run recorded, for Python users; also what ``read`` returns for a file.
 
     ``weights`` must hold the layout (pre, post, delays, no snapshots yet) of every connection
-    whose snapshots will arrive in chunks.
+    whose snapshots will arrive in chunks. A recording read with ``read(path, weights="values")``
+    holds ``WeightSnapshot``s instead: the snapshots without their synapses.
 
     ``status`` is ``running``, ``complete``, ``interrupted`` or ``failed``; ``last_complete_step``
     is the last step whose data is all here (-1 before the first step).
@@ -142,7 +144,7 @@ class Recording:
     spikes: dict[str, SpikeTrains] = field(default_factory=dict)
     traces: dict[str, dict[str, Trace]] = field(default_factory=dict)
     rates: dict[str, Rate] = field(default_factory=dict)
-    weights: dict[str, Weights] = field(default_factory=dict)
+    weights: dict[str, Weights | WeightSnapshot] = field(default_factory=dict)
     status: str = "running"
     last_complete_step: int = -1
 
@@ -202,7 +204,7 @@ class Recording:
             self.rates[pop] = Rate(rate.bin_ms, rate.times_ms[keep], rate.rate_hz[keep])
         for name, w in self.weights.items():
             keep = w.times_ms <= end_ms
-            self.weights[name] = Weights(w.pre, w.post, w.delay_ms, w.times_ms[keep], w.values[keep])
+            self.weights[name] = dataclasses.replace(w, times_ms=w.times_ms[keep], values=w.values[keep])
 
     def as_chunk(self) -> Chunk:
         """Everything recorded, as one chunk (to hand a recording to another sink)."""

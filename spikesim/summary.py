@@ -70,7 +70,7 @@ def _traces_line(recording: Recording, most: int = 6) -> str:
 
 
 def _weights_line(w) -> str:
-    n = len(w.pre)
+    n = w.values.shape[1]  # Weights or WeightSnapshot alike
     if not len(w.times_ms):
         return f"{n} synapses, no snapshot"
     first, last = w.values[0], w.values[-1]

@@ -432,3 +432,36 @@ def test_weight_snapshots_are_written_when_they_arrive(tmp_path):
     np.testing.assert_array_equal(got.values, [np.arange(5.0), np.arange(5.0) + 10])
     with pytest.raises(ValueError, match="gave 2 synapses, expected 5"):
         SpikeFileWriter(tmp_path / "short.h5", info, {}, None, {"c": SynapseLayout(5, lambda: blocks()[:1])})
+
+
+def test_read_can_leave_out_the_synapses_or_all_weights(tmp_path):
+    """weights="values" reads the snapshots without their synapses (what plots and summaries
+    show), cut like the rest at the last complete step; "none" reads no weights."""
+    import dataclasses
+
+    from spikesim.recording import SynapseLayout, WeightSnapshot
+    from spikesim.summary import describe
+
+    n = 5
+    layout = {"c": SynapseLayout(n, lambda: [(np.arange(n), np.arange(n)[::-1].copy(), np.ones(n))])}
+    writer = SpikeFileWriter(tmp_path / "w.h5", make_info(), {"exc": {"v": TRACE_IDS}}, RATE_BIN_MS, layout)
+    chunks = make_chunks()
+    for k, chunk in enumerate(chunks[:3]):
+        snapshot = WeightSnapshot(np.array([chunk.stop_step * DT_MS]), np.full((1, n), float(k)))
+        writer.write(dataclasses.replace(chunk, weights={"c": snapshot}))
+        if k == 1:
+            writer.flush(19)  # the third snapshot reaches the file (at once), its steps are not complete
+    whole = read(writer.partial_path)
+    values = read(writer.partial_path, weights="values")
+    assert isinstance(values.weights["c"], WeightSnapshot)
+    np.testing.assert_array_equal(values.weights["c"].times_ms, [5.0, 10.0])
+    np.testing.assert_array_equal(values.weights["c"].values, whole.weights["c"].values)
+    np.testing.assert_array_equal(values.weights["c"].values, [[0.0] * n, [1.0] * n])
+    assert_same(values, in_memory(chunks[:2], "running", 19))
+    assert "weights c: 5 synapses, 2 snapshots (5 ms .. 10 ms), mean 0 -> 1" in describe(values, "w.h5")
+    nothing = read(writer.partial_path, weights="none")
+    assert nothing.weights == {}
+    assert_same(nothing, in_memory(chunks[:2], "running", 19))
+    with pytest.raises(ValueError, match="weights='layout': use one of all, values, none"):
+        read(writer.partial_path, weights="layout")
+    writer.close("complete", 29)

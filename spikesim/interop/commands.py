@@ -36,5 +36,5 @@ def export_nwb(file, output) -> None:
     from ..io.hdf5 import read
     from .nwb import write_nwb
 
-    recording = read(file)
+    recording = read(file, weights="none")  # NWB gets spikes and traces
     click.echo(write_nwb(recording, output or Path(file).with_suffix(".nwb")))

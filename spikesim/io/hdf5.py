@@ -47,12 +47,14 @@ import h5py
 import numpy as np
 
 from ..errors import OutputError
-from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, SynapseLayout, Trace, Weights
+from ..recording import Chunk, Rate, Recording, RunInfo, SpikeTrains, SynapseLayout, Trace, Weights, WeightSnapshot
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 SORTING_ENUM = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="u1")
 STATUSES = ("running", "complete", "interrupted", "failed")
+# What ``read`` takes of the recorded weights: everything, the snapshots only, or nothing.
+WEIGHT_PARTS = ("all", "values", "none")
 
 # File-format bounds. The upper bound keeps out features newer than HDF5 1.10, which the builds
 # inside libsonata and bmtk may not read ("latest" would allow them). The lower bound is 1.8 on
@@ -418,7 +420,7 @@ def _write_info(group: h5py.Group, info: RunInfo) -> None:
 # Reading
 
 
-def read(path: str | os.PathLike) -> Recording:
+def read(path: str | os.PathLike, *, weights: str = "all") -> Recording:
     """Read a spikesim file (final or ``.partial``) or a SONATA spike file of another tool.
 
     A spikesim file gives back the Recording its run held, with the status and last complete
@@ -426,16 +428,23 @@ def read(path: str | os.PathLike) -> Recording:
     cut at its last flushed step, since data after it may be incomplete; if the process died
     inside a flush (part of its data cannot be read), at the step the flush before it marked.
 
+    ``weights`` chooses what is read of the recorded weights: ``"all"``, each connection's
+    ``Weights`` (its synapses' pre, post and delay_ms with the snapshots); ``"values"``, only the
+    snapshots, as ``WeightSnapshot`` (times and values: what plots and summaries show, without
+    the 24 bytes per synapse of pre, post and delay_ms); ``"none"``, no weights.
+
     A plain SONATA file (no ``/spikesim`` group) gives one population per ``/spikes`` group,
     of size max node id + 1, spikes sorted by time then id, ``dt_ms`` and ``duration_ms`` NaN,
     seed -1 and status ``complete``.
     """
+    if weights not in WEIGHT_PARTS:
+        raise ValueError(f"weights={weights!r}: use one of {', '.join(WEIGHT_PARTS)}")
     with _open_for_reading(path) as f:
         if "spikes" not in f:
             raise OutputError(f"{path}: not a spike file (no /spikes group)")
         try:
             if "spikesim" in f:
-                recording = _read_spikesim(f)
+                recording = _read_spikesim(f, weights)
             else:
                 recording = _read_sonata(f, Path(path))
         except (OSError, RuntimeError, KeyError, ValueError) as error:
@@ -512,7 +521,7 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _read_spikesim(f: h5py.File) -> Recording:
+def _read_spikesim(f: h5py.File, weight_parts: str = "all") -> Recording:
     meta = f["spikesim"].attrs
     info = RunInfo(
         name=_text(meta["name"]),
@@ -534,7 +543,8 @@ def _read_spikesim(f: h5py.File) -> Recording:
         for pop, by_var in f.get("traces", {}).items()
     }
     rates = {pop: _read_rate(group, salvage) for pop, group in f.get("rates", {}).items()}
-    weights = {name: _read_weights(group, salvage) for name, group in f.get("weights", {}).items()}
+    weight_groups = {} if weight_parts == "none" else f.get("weights", {})
+    weights = {name: _read_weights(group, salvage, weight_parts == "all") for name, group in weight_groups.items()}
     if salvage.cut_short and "previous_complete_step" in meta:
         # the last flush did not finish: only the one before it is known to be whole
         last_complete_step = int(meta["previous_complete_step"])
@@ -586,8 +596,10 @@ class _Salvage:
         return np.concatenate(parts)
 
 
-def _read_weights(group: h5py.Group, salvage: _Salvage | None = None) -> Weights:
+def _read_weights(group: h5py.Group, salvage: _Salvage | None = None, synapses: bool = True) -> Weights | WeightSnapshot:
     times_ms, values = (salvage or _Salvage()).rows(group, ("timestamps", "values"))
+    if not synapses:
+        return WeightSnapshot(times_ms, values)
     return Weights(
         pre=group["pre"][()].astype(np.int64),
         post=group["post"][()].astype(np.int64),

@@ -217,7 +217,7 @@ def _stored_statistics(directory: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         from ..io.hdf5 import read
 
-        return {**job_statistics(read(directory / SPIKES_FILE)), "wall_s": math.nan}
+        return {**job_statistics(read(directory / SPIKES_FILE, weights="none")), "wall_s": math.nan}
 
 
 def _check_same_description(job: Job, directory: Path) -> None:
