@@ -209,7 +209,7 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpo
         build_s = time.perf_counter() - started - build_compile_s
         reuse_freed_arrays_during_the_run()  # the build's temporaries are gone: chunks reuse memory
         summary = _simulate_to_file(
-            lambda update, stop: api.run_to_file(
+            lambda update, stop, net=net: api.run_to_file(
                 net, output, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms,
                 consume_network=True,
             ),

@@ -120,3 +120,39 @@ def test_a_first_run_says_once_that_it_compiles(capsys, quiet):
     with _say_when_compiling(False):
         kernel(2)
     assert capsys.readouterr().err == ""
+
+
+def test_run_lets_the_network_go_before_it_draws(tmp_path, models_dir, monkeypatch):
+    """The plots read the file back: by then the network (synapses, weights) is freed, so a large
+    run's peak memory is its loop's, not the loop's plus the plots'. The weight pictures read the
+    snapshots without the synapse layout."""
+    import gc
+
+    from click.testing import CliRunner
+
+    import spikesim.cli as cli
+    import spikesim.io.hdf5 as hdf5
+    from spikesim.build.network import Network
+
+    alive, asked = [], []
+    report, read = cli._report, hdf5.read
+
+    def checking_report(*args, **kwargs):
+        gc.collect()
+        alive.append(sum(isinstance(o, Network) for o in gc.get_objects()))
+        return report(*args, **kwargs)
+
+    def noting_read(path, **kwargs):
+        asked.append(kwargs.get("weights", "all"))
+        return read(path, **kwargs)
+
+    monkeypatch.setattr(cli, "_report", checking_report)
+    monkeypatch.setattr(hdf5, "read", noting_read)
+    gc.collect()
+    before = sum(isinstance(o, Network) for o in gc.get_objects())
+    out = tmp_path / "p.h5"
+    done = CliRunner().invoke(cli.main, ["run", str(models_dir / "polychronization.yaml"), "--duration-ms", "200", "-o", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    assert alive == [before]
+    assert asked == ["values"]
+    assert (tmp_path / "p.png").exists() and (tmp_path / "p_weights_exc.png").exists()

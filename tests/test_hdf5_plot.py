@@ -312,6 +312,33 @@ def test_unclosed_file_reads_up_to_its_last_complete_step(tmp_path, monkeypatch)
     assert_same(read(writer.partial_path), in_memory(chunks[:3], "interrupted", 29))
 
 
+def test_spikes_waiting_for_a_flush_stay_under_the_spill_bound(tmp_path):
+    """Between flushes at most SPILL_BYTES of data waits in memory (a few MB, however long the
+    flush interval): beyond it the spikes go to the file, which stays readable up to its last
+    flush."""
+    import spikesim.io.hdf5 as hdf5
+
+    assert hdf5.SPILL_BYTES <= 16 * 2**20
+    spikes_per_chunk = 1 << 16  # 1 MiB of timestamps and node ids
+    chunks = [
+        Chunk(10 * k, 10 * (k + 1), {"exc": SpikeTrains(np.full(spikes_per_chunk, (10 * k + 1) * DT_MS), np.zeros(spikes_per_chunk, np.uint64))}, {}, {})
+        for k in range(hdf5.SPILL_BYTES // (16 * spikes_per_chunk) + 2)
+    ]
+    writer = new_writer(tmp_path / "run.h5")
+    writer.write(chunks[0])
+    writer.flush(9)
+    for chunk in chunks[1:]:
+        writer.write(chunk)
+    with h5py.File(writer.partial_path, "r", locking=False) as f:
+        on_disk = len(f["spikes/exc/timestamps"])
+    waiting = len(chunks) * spikes_per_chunk - on_disk
+    assert on_disk > spikes_per_chunk and 16 * waiting <= hdf5.SPILL_BYTES
+    got = read(writer.partial_path)  # the run is still going: cut at the last flush
+    assert got.last_complete_step == 9 and len(got.spikes["exc"]) == spikes_per_chunk
+    writer.close("complete", 10 * len(chunks) - 1)
+    assert len(read(tmp_path / "run.h5").spikes["exc"]) == len(chunks) * spikes_per_chunk
+
+
 # ---- reading
 
 

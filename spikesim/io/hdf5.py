@@ -64,8 +64,12 @@ WEIGHT_PARTS = ("all", "values", "none")
 # .partial file opens and holds what was flushed.
 LIBVER = ("v108", "v110")
 
-# Bytes of received data kept in memory before it is written without waiting for a flush.
-SPILL_BYTES = 64 * 2**20
+# Bytes of received data kept in memory before it is written without waiting for a flush (the
+# file is flushed after it, so it stays consistent on disk). Large networks with long flush
+# intervals produce about 11 MB of spikes per simulated second (spnet 100k); at 64 MiB their
+# waiting spikes and the copy that joins them added 65 MB to the run's peak (spnet 100k, flushes
+# every 10 s), at 8 MiB a few MB, and writing the same spikes took no longer.
+SPILL_BYTES = 8 * 2**20
 
 # Elements per HDF5 chunk of the growing datasets: 64 KiB of float64, a quarter of the chunk
 # cache below, and few chunks for long runs.
