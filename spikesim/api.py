@@ -16,7 +16,7 @@ from .build import Network, build
 from .engine import simulate
 from .errors import OutputError
 from .recording import Chunk, Recording, RunInfo
-from .spec import NetworkSpec, load, spec_from_yaml, spec_to_yaml
+from .spec import NetworkSpec, load, spec_from_yaml, spec_to_yaml, with_run
 
 if TYPE_CHECKING:
     from .engine.checkpoint import Checkpoint
@@ -223,19 +223,21 @@ def resume(
     checkpoint_every_ms: float | None = None,
     loaded: Checkpoint | None = None,
     on_built: Callable[[], None] | None = None,
+    threads: int | None = None,
 ) -> RunSummary:
     """Continue a run from its checkpoint to the end, giving the same data, bit for bit, as a run
     that was never stopped. The data recorded before the checkpoint is taken from the run's
     ``<output>.partial`` file; the complete file appears under ``output``. ``loaded`` is the
     checkpoint already read from ``checkpoint`` (it is then not read again); ``on_built`` is called
-    once the network is rebuilt, before the first step."""
+    once the network is rebuilt, before the first step. ``threads`` overrides ``run.threads``
+    (the data is the same with any number)."""
     from .engine.checkpoint import load_checkpoint
     from .io.hdf5 import read
 
     checkpoint = Path(checkpoint)
     ck = loaded if loaded is not None else load_checkpoint(checkpoint)
     output = resume_output(checkpoint, ck, output)
-    network = build(spec_from_yaml(ck.network_yaml))
+    network = build(with_run(spec_from_yaml(ck.network_yaml), threads=threads))
     if len(ck.state.weight) != len(network.synapses.weight_store) or len(ck.state.v) != network.neurons.n:
         raise OutputError(f"{checkpoint}: the checkpoint does not fit the network it names")
     network.synapses.weight_store = ck.state.weight  # the weights as they stood: no second copy

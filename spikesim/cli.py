@@ -183,23 +183,10 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpo
     from . import api
     from .build import build
     from .build.memory import return_freed_arrays_to_the_system, reuse_freed_arrays_during_the_run
-    from .spec import load
+    from .spec import load, with_run
 
     return_freed_arrays_to_the_system()  # this process is the run's: keep the build's peak from lingering
-    spec = load(network)
-    overrides = {}
-    if duration_ms is not None:
-        overrides["duration_ms"] = duration_ms
-    if seed is not None:
-        overrides["seed"] = seed
-    if threads is not None:
-        overrides["threads"] = threads
-    if overrides:
-        from .spec import spec_from_dict
-
-        data = spec.model_dump(mode="json", exclude_none=True)
-        data["run"].update(overrides)
-        spec = spec_from_dict(data)
+    spec = with_run(load(network), duration_ms=duration_ms, seed=seed, threads=threads)
     output = Path(output or spec.run.output or f"{Path(network).stem}.h5")
     with _say_when_compiling(quiet):
         started = time.perf_counter()
@@ -224,7 +211,8 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpo
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @_run_options("HDF5 file (default: the run's own output).", "Keep writing checkpoints at this interval.")
-def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -> None:
+@click.option("--threads", type=int, help="Override run.threads (the same results with any number).")
+def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, threads, quiet) -> None:
     """Continue an interrupted run from its CHECKPOINT (OUTPUT.ckpt) to the end."""
     from . import api
     from .build.memory import return_freed_arrays_to_the_system, reuse_freed_arrays_during_the_run
@@ -234,9 +222,9 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -
 
     ck = load_checkpoint(checkpoint)  # read once: api.resume is handed it
     target = api.resume_output(checkpoint, ck, output)
-    from .spec import spec_from_yaml
+    from .spec import spec_from_yaml, with_run
 
-    spec = spec_from_yaml(ck.network_yaml)
+    spec = with_run(spec_from_yaml(ck.network_yaml), threads=threads)
     total = int(round(spec.run.duration_ms / spec.run.dt_ms))
     built_at = []
 
@@ -249,7 +237,7 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, quiet) -
         summary = _simulate_to_file(
             lambda update, stop: api.resume(
                 checkpoint, target, on_chunk=update, should_stop=stop, checkpoint_every_ms=checkpoint_every_ms, loaded=ck,
-                on_built=built,
+                on_built=built, threads=threads,
             ),
             target,
             quiet,

@@ -139,7 +139,7 @@ def test_run_lets_the_network_go_before_it_draws(tmp_path, models_dir, monkeypat
 
     def checking_report(*args, **kwargs):
         gc.collect()
-        alive.append(sum(isinstance(o, Network) for o in gc.get_objects()))
+        alive.append(sum(type(o) is Network for o in gc.get_objects()))
         return report(*args, **kwargs)
 
     def noting_read(path, **kwargs):
@@ -149,7 +149,7 @@ def test_run_lets_the_network_go_before_it_draws(tmp_path, models_dir, monkeypat
     monkeypatch.setattr(cli, "_report", checking_report)
     monkeypatch.setattr(hdf5, "read", noting_read)
     gc.collect()
-    before = sum(isinstance(o, Network) for o in gc.get_objects())
+    before = sum(type(o) is Network for o in gc.get_objects())
     out = tmp_path / "p.h5"
     done = CliRunner().invoke(cli.main, ["run", str(models_dir / "polychronization.yaml"), "--duration-ms", "200", "-o", str(out), "-q"])
     assert done.exit_code == 0, done.output

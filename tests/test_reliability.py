@@ -98,6 +98,31 @@ def test_interrupted_run_resumes_bit_for_bit(tmp_path, stop_after_chunks):
     same_data(read(tmp_path / "whole.h5"), read(out))
 
 
+def test_resume_with_other_threads_gives_the_same_data(tmp_path):
+    """`spikesim resume --threads N` overrides run.threads: threads never change the data."""
+    import numba
+    from click.testing import CliRunner
+
+    from spikesim.cli import main
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs a machine that runs 2 threads")
+    api.run_to_file(spec(), tmp_path / "whole.h5")
+    calls = []
+    out = tmp_path / "cut.h5"
+    with pytest.raises(Interrupted):
+        api.run_to_file(spec(), out, should_stop=lambda: calls.append(1) or (signal.SIGTERM if len(calls) == 2 else 0),
+                        checkpoint_every_ms=50)  # fmt: skip
+    ckpt = str(tmp_path / "cut.h5.ckpt")
+    bad = CliRunner().invoke(main, ["resume", ckpt, "--threads", "0", "--no-plot", "-q"])
+    assert bad.exit_code == 1 and "run.threads" in bad.output and bad.output.strip().count("\n") == 0
+    done = CliRunner().invoke(main, ["resume", ckpt, "--threads", "2", "--no-plot", "-q"])
+    assert done.exit_code == 0, done.output
+    resumed = read(out)
+    assert "threads: 2" in resumed.info.network_yaml
+    same_data(read(tmp_path / "whole.h5"), resumed)
+
+
 def last_step(path):
     """The last complete step of a file being written (-1 while it cannot be read)."""
     try:

@@ -1,6 +1,6 @@
 """The spec layer: what a network is, validated, with no arrays."""
 
-from .load import load, spec_from_dict, spec_from_yaml, spec_to_yaml
+from .load import load, spec_from_dict, spec_from_yaml, spec_to_yaml, with_run
 from .model import (
     Connection,
     NetworkSpec,
@@ -19,4 +19,5 @@ __all__ = [
     "spec_from_dict",
     "spec_from_yaml",
     "spec_to_yaml",
+    "with_run",
 ]

@@ -86,6 +86,18 @@ def spec_from_dict(data: Any, base_dir: str | Path | None = None) -> NetworkSpec
         raise _error_from_validation(err) from None
 
 
+def with_run(spec: NetworkSpec, **changes: Any) -> NetworkSpec:
+    """``spec`` with fields of ``run`` changed (``duration_ms``, ``seed``, ``threads``, ...; a
+    None leaves its field as it is), validated again: a bad value is the one-line ``SpecError`` a
+    YAML file would get."""
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if not changes:
+        return spec
+    data = spec.model_dump(mode="json", exclude_none=True)
+    data["run"].update(changes)
+    return spec_from_dict(data)
+
+
 def spec_from_yaml(text: str, base_dir: str | Path | None = None) -> NetworkSpec:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
