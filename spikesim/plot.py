@@ -31,6 +31,9 @@ RASTERIZE_ABOVE = 20000
 # Runs longer than this get a raster of their last RASTER_WINDOW_MS over the rate of the whole run.
 LONG_RUN_MS = 10000.0
 RASTER_WINDOW_MS = 1000.0
+# Above this many spikes per pixel of the raster on average, dots cover every pixel (tens of
+# thousands of neurons): the raster then shades each pixel by its spike count instead.
+DENSITY_ABOVE_SPIKES_PER_PIXEL = 0.25
 
 
 def _pyplot():
@@ -87,12 +90,20 @@ def raster(
     t_stop_ms: float | None = None,
     populations: list[str] | None = None,
     markersize: float | None = None,
+    density: bool | None = None,
 ):
     """Spike raster: one dot per spike, time (ms) on x, neuron row on y, one colour per population.
 
     ``populations`` chooses which populations to draw; they are stacked without gaps, in
     declaration order whatever the order given. ``markersize`` is the dot diameter in points (default: by spike count).
     Returns the Axes; its i-th collection holds the spikes of the i-th population drawn.
+
+    ``density``: shade each pixel by the number of spikes in it (the population's colour, from
+    clear to full at its busiest pixels) instead of drawing dots; then the Axes' i-th image holds
+    the i-th population's counts (``get_array()``: rows of neurons by columns of time). By
+    default, where dots would cover every pixel: over DENSITY_ABOVE_SPIKES_PER_PIXEL spikes per
+    pixel on average (tens of thousands of neurons), where dots would show a busy burst as
+    blank as a quiet stretch.
     """
     from matplotlib.lines import Line2D
 
@@ -100,33 +111,73 @@ def raster(
     chosen = _chosen_populations(recording, populations)
     t0 = 0.0 if t_start_ms is None else float(t_start_ms)
     t1 = _span_ms(recording) if t_stop_ms is None else float(t_stop_ms)
+    t1 = t1 if t1 > t0 else t0 + 1.0
     windows = {pop: _window(recording.spikes.get(pop, SpikeTrains.empty()), t0, t1) for pop in chosen}
     n_spikes = sum(len(times) for times, _ in windows.values())
+    width_px, height_px = _size_in_pixels(ax)
+    if density is None:
+        density = n_spikes > DENSITY_ABOVE_SPIKES_PER_PIXEL * width_px * height_px
     size = _default_markersize(n_spikes) if markersize is None else float(markersize)
+    rows = max(1, sum(recording.populations[pop] for pop in chosen))
 
     offset, handles = 0, []
     for index, pop in enumerate(chosen):
         times, ids = windows[pop]
         colour = _population_colour(recording, pop)  # a population keeps its colour in every panel
-        # scatter's s is an area in points^2; linewidths=0 keeps tiny dots from growing an edge;
-        # no clipping, as spikes of the last step sit on the right edge (all lie in the window).
-        ax.scatter(
-            times, ids.astype(np.int64) + offset, s=size**2, color=colour, marker="o", linewidths=0,
-            clip_on=False, rasterized=n_spikes > RASTERIZE_ABOVE, label=pop,
-        )
+        n = recording.populations[pop]
+        if density:
+            _density_image(ax, times, ids, n, offset, (t0, t1), (width_px, max(1, round(height_px * n / rows))), colour, pop)
+        else:
+            # scatter's s is an area in points^2; linewidths=0 keeps tiny dots from growing an edge;
+            # no clipping, as spikes of the last step sit on the right edge (all lie in the window).
+            ax.scatter(
+                times, ids.astype(np.int64) + offset, s=size**2, color=colour, marker="o", linewidths=0,
+                clip_on=False, rasterized=n_spikes > RASTERIZE_ABOVE, label=pop,
+            )
         # The legend shows readable markers, whatever the size of the dots.
-        handles.append(Line2D([], [], color=colour, marker="o", linestyle="", markersize=5, label=pop))
+        handles.append(Line2D([], [], color=colour, marker="s" if density else "o", linestyle="", markersize=5, label=pop))
         if index > 0:
             ax.axhline(offset - 0.5, color="0.6", linewidth=0.6)
-        offset += recording.populations[pop]
+        offset += n
 
-    ax.set_xlim(t0, t1 if t1 > t0 else t0 + 1.0)
+    ax.set_xlim(t0, t1)
     ax.set_ylim(-0.5, max(offset, 1) - 0.5)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     # Outside the axes, on the right: a legend inside would hide spikes.
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small",
+              title="spikes per pixel" if density else None, title_fontsize="small")
     return ax
+
+
+def _size_in_pixels(ax) -> tuple[int, int]:
+    """The Axes' width and height in pixels of its figure (before any layout adjusts them)."""
+    fig = ax.get_figure()
+    box = ax.get_position()
+    width_in, height_in = fig.get_size_inches()
+    return max(1, round(box.width * width_in * fig.dpi)), max(1, round(box.height * height_in * fig.dpi))
+
+
+def _density_image(ax, times, ids, n_neurons: int, offset: int, span_ms: tuple[float, float],
+                   shape_px: tuple[int, int], colour, label: str):
+    """One population's spikes as an image of counts: a cell per pixel (at most one per neuron),
+    from clear (none) to the population's colour (its busiest cells: the 99th percentile of the
+    cells that hold spikes)."""
+    from matplotlib.colors import LinearSegmentedColormap, to_rgb
+
+    (t0, t1), (columns, rows) = span_ms, shape_px
+    rows = max(1, min(rows, n_neurons))
+    column = np.minimum(((times - t0) * (columns / (t1 - t0))).astype(np.int64), columns - 1)
+    row = ids.astype(np.int64) * rows // max(n_neurons, 1)
+    counts = np.bincount(row * columns + column, minlength=rows * columns).reshape(rows, columns)
+    busy = counts[counts > 0]
+    top = float(np.percentile(busy, 99)) if len(busy) else 1.0
+    rgb = to_rgb(colour)
+    shades = LinearSegmentedColormap.from_list(f"spikes of {label}", [(*rgb, 0.0), (*rgb, 1.0)])
+    return ax.imshow(
+        counts, cmap=shades, vmin=0, vmax=max(top, 1.0), origin="lower", aspect="auto", interpolation="nearest",
+        extent=(t0, t1, offset - 0.5, offset + n_neurons - 0.5), label=label,
+    )
 
 
 def _chosen_populations(recording: Recording, populations: list[str] | None) -> list[str]:

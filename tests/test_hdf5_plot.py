@@ -437,6 +437,56 @@ def test_raster_png_and_points(tmp_path):
     assert traces_png.read_text().lstrip().startswith("<?xml")
 
 
+def test_raster_of_many_spikes_shades_pixels_by_their_counts(tmp_path):
+    """Where dots would cover every pixel, the raster counts the spikes of each pixel: a burst
+    shows darker than a quiet stretch, where dots would show both as solid."""
+    from matplotlib.figure import Figure
+
+    from spikesim import plot
+
+    rng = np.random.default_rng(3)
+    sizes = {"a": 20000, "b": 5000}
+    info = RunInfo("dense", "", 1, 1.0, 1000.0, sizes)
+    spikes = {}
+    for pop, size in sizes.items():
+        # 5 spikes per neuron in the burst (first 100 ms), 2 in the 900 ms after it
+        burst = (rng.uniform(0, 100, 5 * size), np.repeat(np.arange(size), 5))
+        quiet = (rng.uniform(100, 1000, 2 * size), np.repeat(np.arange(size), 2))
+        times, ids = np.concatenate([burst[0], quiet[0]]), np.concatenate([burst[1], quiet[1]])
+        order = np.argsort(times)
+        spikes[pop] = SpikeTrains(times[order], ids[order].astype(np.uint64))
+    recording = Recording(info, spikes, status="complete")
+    ax = plot.raster(recording, ax=Figure(figsize=(6, 3), dpi=100).subplots())
+    assert len(ax.collections) == 0 and len(ax.images) == 2  # 175 000 spikes on about 80 000 pixels
+    width_px, height_px = plot._size_in_pixels(ax)
+    for image, (pop, size) in zip(ax.images, sizes.items()):
+        counts = image.get_array()
+        assert counts.sum() == len(spikes[pop])
+        assert counts.shape == (round(height_px * size / 25000), width_px)
+        burst_columns = width_px // 10  # the first 100 of 1000 ms
+        per_ms_burst = counts[:, : burst_columns - 1].sum() / ((burst_columns - 1) * 1000 / width_px)
+        per_ms_quiet = counts[:, burst_columns + 1 :].sum() / ((width_px - burst_columns - 1) * 1000 / width_px)
+        assert per_ms_burst / per_ms_quiet == pytest.approx((5 / 100) / (2 / 900), rel=0.05)
+        assert image.get_extent() == [0.0, 1000.0, (0 if pop == "a" else 20000) - 0.5, (20000 if pop == "a" else 25000) - 0.5]
+    assert ax.get_legend().get_title().get_text() == "spikes per pixel"
+    dots = plot.raster(recording, ax=Figure(figsize=(6, 3), dpi=100).subplots(), density=False)
+    assert [len(c.get_offsets()) for c in dots.collections] == [len(spikes["a"]), len(spikes["b"])]
+    assert plot.save_raster_png(recording, tmp_path / "dense.png").stat().st_size > 1000
+
+    # a few spikes, shaded on request: each lands in its neuron's row and its time's column
+    few = Recording(RunInfo("few", "", 1, 1.0, 100.0, {"x": 10}),
+                    {"x": SpikeTrains(np.array([0.0, 37.0, 99.99, 100.0]), np.array([3, 3, 9, 0], np.uint64))},
+                    status="complete")  # fmt: skip
+    ax = plot.raster(few, ax=Figure(figsize=(2, 2), dpi=100).subplots(), density=True)
+    counts = ax.images[0].get_array()
+    width_px = plot._size_in_pixels(ax)[0]
+    assert counts.shape == (10, width_px)  # one row per neuron: fewer neurons than pixels
+    expected = np.zeros_like(counts)
+    for t, neuron in ((0.0, 3), (37.0, 3), (99.99, 9), (100.0, 0)):
+        expected[neuron, min(int(t * width_px / 100.0), width_px - 1)] += 1
+    np.testing.assert_array_equal(counts, expected)
+
+
 def test_weight_snapshots_are_written_when_they_arrive(tmp_path):
     """The writer takes a synapse layout block by block, keeps only its size, and writes each
     snapshot at once: a snapshot may be a view of weights that keep changing."""
