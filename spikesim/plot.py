@@ -176,7 +176,8 @@ def _density_image(ax, times, ids, n_neurons: int, offset: int, span_ms: tuple[f
     shades = LinearSegmentedColormap.from_list(f"spikes of {label}", [(*rgb, 0.0), (*rgb, 1.0)])
     return ax.imshow(
         counts, cmap=shades, vmin=0, vmax=max(top, 1.0), origin="lower", aspect="auto", interpolation="nearest",
-        extent=(t0, t1, offset - 0.5, offset + n_neurons - 0.5), label=label,
+        # (a population of no neurons gets a clear row of its own, not a singular extent)
+        extent=(t0, t1, offset - 0.5, offset + max(n_neurons, 1) - 0.5), label=label,
     )
 
 

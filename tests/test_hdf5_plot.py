@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import h5py
@@ -473,12 +474,16 @@ def test_raster_of_many_spikes_shades_pixels_by_their_counts(tmp_path):
     assert [len(c.get_offsets()) for c in dots.collections] == [len(spikes["a"]), len(spikes["b"])]
     assert plot.save_raster_png(recording, tmp_path / "dense.png").stat().st_size > 1000
 
-    # a few spikes, shaded on request: each lands in its neuron's row and its time's column
-    few = Recording(RunInfo("few", "", 1, 1.0, 100.0, {"x": 10}),
+    # a few spikes, shaded on request: each lands in its neuron's row and its time's column (and
+    # a population of no neurons draws a clear row, without a warning)
+    few = Recording(RunInfo("few", "", 1, 1.0, 100.0, {"none": 0, "x": 10}),
                     {"x": SpikeTrains(np.array([0.0, 37.0, 99.99, 100.0]), np.array([3, 3, 9, 0], np.uint64))},
                     status="complete")  # fmt: skip
-    ax = plot.raster(few, ax=Figure(figsize=(2, 2), dpi=100).subplots(), density=True)
-    counts = ax.images[0].get_array()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot.raster(few, ax=Figure(figsize=(2, 2), dpi=100).subplots(), density=True)
+    assert ax.images[0].get_array().sum() == 0
+    counts = ax.images[1].get_array()
     width_px = plot._size_in_pixels(ax)[0]
     assert counts.shape == (10, width_px)  # one row per neuron: fewer neurons than pixels
     expected = np.zeros_like(counts)
