@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH_DIR, MODELS, NETWORKS, cxx_compiler, spnet_size_edits
+from common import BENCH_DIR, MODELS, NETWORKS, apply_edits, cxx_compiler, load_yaml, spnet_size_edits
 
 CASE_NAMES = ["spnet_1k", "spnet_100k", "net2003", "static_1m"]
 SECTIONS = ["startup", *CASE_NAMES, "scaling"]
@@ -67,6 +67,7 @@ def cases(quick: bool) -> dict[str, dict]:
         brian2=dict(model="spnet", n=n, duration_ms=t, pulses_per_step=max(1, n // 1000), plastic=True),
         repeats=1,
         bounds=dict(n=n),
+        whole_run=True,  # also as a user runs it: `spikesim run`, plots included
     )
     # the 2003 network, dense 1000 x 1000, 10 s (quick 1 s)
     t = 1000 if quick else 10000
@@ -405,6 +406,13 @@ def print_case(name: str, res: dict) -> str:
             f"synapse table {r['table_bytes'] / 2**20:.0f} MB ({r['table_bytes'] / max(1, r['n_synapses']):.1f} B/synapse); "
             f"{loops_text(r)}"
         )
+    w = res.get("whole_run")
+    if w:
+        text += "\nthe whole `spikesim run` (build, loop, plots): " + (
+            w["error"] if "error" in w else
+            f"{w['wall_s']:.1f} s, peak {w['peak_mb']:.0f} MB" + (f" (the loop's run: {s['peak_mb']:.0f} MB)" if s else "")
+            + f"; drew {', '.join(w['pictures'])}"
+        )  # fmt: skip
     r = res.get("brian2", {})
     if r and "error" not in r and r.get("target") == "standalone":
         text += (
@@ -802,6 +810,8 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
     if args.nest:
         res["nest"] = best_round(nest_rounds)
         res["nest_derived"] = derived(res["nest"], "nest")
+    if case.get("whole_run"):
+        res["whole_run"] = whole_run(session, case["spikesim"], sjob.get("set", {}))
     if not args.no_profile:
         res["variants"] = {}
         for vname, edits in profile_variants(case).items():
@@ -817,6 +827,28 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
         res["bounds"] = session.spawn("bounds_child.py", bounds_job)
     results["cases"][name] = res
     return print_case(name, res)
+
+
+def whole_run(session: Session, job: dict, edits: dict) -> dict:
+    """Wall time and peak memory of a whole `spikesim run` of the network (the build, the loop,
+    then the raster and weight plots, which read the file back), as a user runs it, with the
+    session's cached kernels."""
+    import yaml
+
+    path = session.workdir / "whole-run.yaml"
+    path.write_text(yaml.safe_dump(apply_edits(load_yaml(job["yaml"]), edits, job.get("delete"))))
+    out, usage = session.workdir / "whole-run.h5", session.workdir / "whole-run-usage.json"
+    command = [sys.executable, str(BENCH_DIR / "_rusage_exec.py"), str(usage), *spikesim_cli(), "run", str(path), "-o", str(out), "-q"]
+    print("   the whole `spikesim run`", flush=True)
+    proc = subprocess.run(command, env=dict(os.environ, NUMBA_CACHE_DIR=str(session.numba_cache)), capture_output=True,
+                          text=True, timeout=session.timeout_s, check=False)  # fmt: skip
+    pictures = sorted(p.name for p in session.workdir.glob("whole-run*.png"))
+    measured = json.loads(usage.read_text()) if usage.exists() else None
+    for p in [out, usage, path, *session.workdir.glob("whole-run*.png")]:
+        p.unlink(missing_ok=True)
+    if proc.returncode != 0 or measured is None:
+        return {"error": f"spikesim run exited with status {proc.returncode}: {proc.stderr.strip()[-200:]}"}
+    return {"wall_s": measured["wall_s"], "peak_mb": measured["maxrss_kb"] / 1024, "pictures": pictures}
 
 
 # from the first round: Brian2 compiles its project there, spikesim the kernels of a network unlike
