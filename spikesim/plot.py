@@ -118,7 +118,7 @@ def raster(
     if density is None:
         density = n_spikes > DENSITY_ABOVE_SPIKES_PER_PIXEL * width_px * height_px
     size = _default_markersize(n_spikes) if markersize is None else float(markersize)
-    rows = max(1, sum(recording.populations[pop] for pop in chosen))
+    drawn_neurons = max(1, sum(recording.populations[pop] for pop in chosen))
 
     offset, handles = 0, []
     for index, pop in enumerate(chosen):
@@ -126,7 +126,7 @@ def raster(
         colour = _population_colour(recording, pop)  # a population keeps its colour in every panel
         n = recording.populations[pop]
         if density:
-            _density_image(ax, times, ids, n, offset, (t0, t1), (width_px, max(1, round(height_px * n / rows))), colour, pop)
+            _density_image(ax, times, ids, n, offset, (t0, t1), (width_px, max(1, round(height_px * n / drawn_neurons))), colour, pop)
         else:
             # scatter's s is an area in points^2; linewidths=0 keeps tiny dots from growing an edge;
             # no clipping, as spikes of the last step sit on the right edge (all lie in the window).
