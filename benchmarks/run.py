@@ -832,7 +832,8 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
 def whole_run(session: Session, job: dict, edits: dict) -> dict:
     """Wall time and peak memory of a whole `spikesim run` of the network (the build, the loop,
     then the raster and weight plots, which read the file back), as a user runs it, with the
-    session's cached kernels."""
+    session's cached kernels. The edited YAML is written to the working folder (the benchmark's
+    networks name no files of their own)."""
     import yaml
 
     path = session.workdir / "whole-run.yaml"
@@ -840,8 +841,11 @@ def whole_run(session: Session, job: dict, edits: dict) -> dict:
     out, usage = session.workdir / "whole-run.h5", session.workdir / "whole-run-usage.json"
     command = [sys.executable, str(BENCH_DIR / "_rusage_exec.py"), str(usage), *spikesim_cli(), "run", str(path), "-o", str(out), "-q"]
     print("   the whole `spikesim run`", flush=True)
-    proc = subprocess.run(command, env=dict(os.environ, NUMBA_CACHE_DIR=str(session.numba_cache)), capture_output=True,
-                          text=True, timeout=session.timeout_s, check=False)  # fmt: skip
+    try:
+        proc = subprocess.run(command, env=dict(os.environ, NUMBA_CACHE_DIR=str(session.numba_cache)), capture_output=True,
+                              text=True, timeout=session.timeout_s, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"error": f"spikesim run took over {session.timeout_s:.0f} s"}
     pictures = sorted(p.name for p in session.workdir.glob("whole-run*.png"))
     measured = json.loads(usage.read_text()) if usage.exists() else None
     for p in [out, usage, path, *session.workdir.glob("whole-run*.png")]:
