@@ -32,8 +32,8 @@ bound memory): a process killed between two flushes leaves the file exactly as t
 left it. A process killed inside a flush can leave part of that flush's metadata on disk,
 pointing at chunks beyond the end of file the previous flush recorded; ``read`` then reads, of a
 file whose run never closed, the rows up to the first chunk it cannot read and cuts the recording
-at the step the previous flush marked, so nothing of the earlier flushes is lost. The file lives under ``<path>.partial`` until ``close("complete", ...)``
-renames it.
+at the step the previous flush marked, so nothing of the earlier flushes is lost. The file lives
+under ``<path>.partial`` until ``close("complete", ...)`` renames it.
 """
 
 from __future__ import annotations
