@@ -140,6 +140,12 @@ class Session:
         self.numba_cache = workdir / "numba-cache"  # shared by the runs after the cold probe
         self.cold: dict | None = None
 
+    def cache_env(self, numba_cache: Path | None = None) -> dict:
+        """Where a child keeps Numba's compiled kernels and spikesim's native modules: the
+        session's, or a fresh folder's (``fresh_cache``)."""
+        cache = numba_cache or self.numba_cache
+        return {"NUMBA_CACHE_DIR": str(cache), "SPIKESIM_CACHE_DIR": str(cache / "spikesim"), "SPIKESIM_NATIVE": "auto"}
+
     def spawn(self, script: str, job: dict, numba_cache: Path | None = None, python: str | None = None, limit_bytes: int | None = None) -> dict:
         """Run one child to its end; its result, with its peak memory, or an error. With
         ``limit_bytes``, the child's address space is limited to that many bytes, so that a
@@ -147,8 +153,7 @@ class Session:
         rather than calling the system's out-of-memory killer."""
         self.counter += 1
         result_path = self.workdir / f"result-{self.counter}.json"
-        env = dict(os.environ)
-        env["NUMBA_CACHE_DIR"] = str(numba_cache or self.numba_cache)
+        env = dict(os.environ, **self.cache_env(numba_cache))
         env["PYNEST_QUIET"] = "1"  # no NEST banner on the benchmark's output
         job = dict(job, tmpdir=str(self.workdir), t_parent=time.time())
         started = time.perf_counter()
@@ -186,6 +191,14 @@ def cold_compile(session: Session) -> dict:
         session.cold = session.spawn("spikesim_child.py", job, numba_cache=cache)
         shutil.copytree(cache, session.numba_cache, dirs_exist_ok=True)
     return session.cold
+
+
+def native_compile(session: Session, job: dict) -> dict:
+    """Native modules of the network's kernels (``spikesim.native``), as a first `spikesim run`
+    leaves them: a probe builds the network, runs one step through Numba's JIT, and compiles
+    those it found missing (none where an earlier network has the same kernel types). The
+    measured rounds then load them, without Numba."""
+    return session.spawn("spikesim_child.py", dict(job, repeats=0, compile_native=True))
 
 
 def address_space_limit(limit_bytes: int):
@@ -371,6 +384,17 @@ def ratios_line(other: str, s: dict, o: dict) -> str:
     )
 
 
+def native_text(r: dict, probe: dict) -> str:
+    """How the measured rounds ran their kernels, and what compiling the native modules took."""
+    if "numba_imported" not in r:
+        return ""
+    how = "Numba's JIT (Numba imported)" if r["numba_imported"] else "native modules (Numba never imported)"
+    compiled = probe.get("native_compiled")
+    if compiled and compiled[0] + compiled[1]:
+        how += f", compiled in the probe before them: {compiled[0]} in {probe['native_compile_s']:.1f} s" + (f", {compiled[1]} failed" if compiled[1] else "")
+    return f"kernels: {how}; "
+
+
 def print_case(name: str, res: dict) -> str:
     case = res["case"]
     s, b, c, ne = (res.get(f"{x}_derived", {}) for x in ("spikesim", "brian2", "cpp", "nest"))
@@ -403,7 +427,8 @@ def print_case(name: str, res: dict) -> str:
             f"kernels {r['kernel_load_s']:.2f} s cached / {res.get('spikesim_cold', {}).get('kernel_load_s', float('nan')):.2f} s compiled"
             + (f" (+{own_compile_s(r):.2f} s compiling this network's own, in its first round)" if own_compile_s(r) else "")
             + "; "
-            f"synapse table {r['table_bytes'] / 2**20:.0f} MB ({r['table_bytes'] / max(1, r['n_synapses']):.1f} B/synapse); "
+            + native_text(r, res.get("spikesim_native", {}))
+            + f"synapse table {r['table_bytes'] / 2**20:.0f} MB ({r['table_bytes'] / max(1, r['n_synapses']):.1f} B/synapse); "
             f"{loops_text(r)}"
         )
     w = res.get("whole_run")
@@ -722,7 +747,9 @@ def run_startup(session: Session, quick: bool, results: dict) -> str:
         cache = fresh_cache(session, "startup")
         entry = {}
         for label in ("cold", "cached"):
-            r = session.spawn("spikesim_child.py", {"mode": "startup", "yaml": str(MODELS / model)}, numba_cache=cache)
+            # the cold start compiles the native modules after its first chunk, as `spikesim run` does
+            job = {"mode": "startup", "yaml": str(MODELS / model), "compile_native": label == "cold"}
+            r = session.spawn("spikesim_child.py", job, numba_cache=cache)
             entry[label] = r
             if "error" in r:
                 rows.append([model, label, r["error"], "", ""])
@@ -732,7 +759,7 @@ def run_startup(session: Session, quick: bool, results: dict) -> str:
         if cli:
             out = session.workdir / "cli.h5"
             for i in range(2):
-                env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+                env = dict(os.environ, **session.cache_env(cache))
                 t = time.perf_counter()
                 proc = subprocess.run([*cli, "run", str(MODELS / model), "--duration-ms", "1", "--no-plot", "-q", "-o", str(out)],
                                       env=env, capture_output=True, text=True, check=False)  # fmt: skip
@@ -785,6 +812,7 @@ def run_case(session: Session, name: str, case: dict, args, target: str | None, 
         sjob["set"] = {**sjob.get("set", {}), "run.threads": args.threads}
     bjob = dict(case["brian2"], target=target, builddir=str(session.workdir / f"brian2-{name}"), repeats=repeats)
     res["spikesim_cold"] = cold_compile(session)
+    res["spikesim_native"] = native_compile(session, sjob)
     # spikesim and Brian2 take turns, so that both meet the machine's slower and faster phases
     spikesim_rounds, brian2_rounds, cpp_rounds, nest_rounds = [], [], [], []
     cpp = not args.no_cpp and case["brian2"]["model"] == "spnet" and bool(results["machine"].get("cxx_path"))
@@ -842,7 +870,7 @@ def whole_run(session: Session, job: dict, edits: dict) -> dict:
     command = [sys.executable, str(BENCH_DIR / "_rusage_exec.py"), str(usage), *spikesim_cli(), "run", str(path), "-o", str(out), "-q"]
     print("   the whole `spikesim run`", flush=True)
     try:
-        proc = subprocess.run(command, env=dict(os.environ, NUMBA_CACHE_DIR=str(session.numba_cache)), capture_output=True,
+        proc = subprocess.run(command, env=dict(os.environ, **session.cache_env()), capture_output=True,
                               text=True, timeout=session.timeout_s, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         return {"error": f"spikesim run took over {session.timeout_s:.0f} s"}

@@ -12,7 +12,9 @@ Job modes:
 ``startup``  ``run_to_file(yaml)`` from a fresh process: seconds from the parent's spawn to the
              first chunk callback (the first chunk's steps are done), then stop.
 
-Numba's cache location is the environment's NUMBA_CACHE_DIR (run.py sets one per session).
+Numba's cache location is the environment's NUMBA_CACHE_DIR, spikesim's native modules'
+SPIKESIM_CACHE_DIR (run.py sets them per session). ``compile_native`` in a job: after its
+measurements, compile native modules of the kernels it called through Numba's JIT.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def run_job(job: dict, result_path: str) -> None:
     import spikesim
     import spikesim.io.hdf5  # h5py: imported here, not inside the first loop
     from spikesim.api import run_to_file, versions
-    from spikesim.engine import kernels, simulate, step
+    from spikesim.engine import simulate, step
 
     res["import_s"] = time.perf_counter() - t
     # as `spikesim run` does before it builds (freed build temporaries go back to the system)
@@ -194,15 +196,21 @@ def run_job(job: dict, result_path: str) -> None:
     res["rss_after_warmup"] = rss_bytes()
 
     if int(job.get("repeats", 1)) == 0:  # a compilation probe: no loop
+        native_kernels(job, res)
         write_result(result_path, res)
         return
 
     # split the loop: kernel calls, input drawing, data hand-off to the sinks, HDF5 flushes.
     # These are spikesim's names at the time of writing; one that is gone is not split out.
     watch = Stopwatch()
-    for name in ("run_steps", "run_steps_threaded"):  # one thread, or run.threads > 1
-        if hasattr(kernels, name):
-            setattr(kernels, name, watch.wrap("kernel", getattr(kernels, name)))
+    if hasattr(step, "RUN_STEPS"):  # one thread: native where its module is compiled
+        step.RUN_STEPS = watch.wrap("kernel", step.RUN_STEPS)
+    if network.spec.run.threads > 1 or not hasattr(step, "RUN_STEPS"):  # the JIT's (imports Numba)
+        from spikesim.engine import kernels
+
+        for name in ("run_steps", "run_steps_threaded"):
+            if hasattr(kernels, name):
+                setattr(kernels, name, watch.wrap("kernel", getattr(kernels, name)))
     if hasattr(network.inputs, "draw"):
         network.inputs.draw = watch.wrap("inputs", network.inputs.draw)
     # spikes of every neuron, recorded or not, from the ids handed to _emit(network, sinks,
@@ -270,7 +278,24 @@ def run_job(job: dict, result_path: str) -> None:
     res["spikes_recorded"] = dict(summary.spike_counts)
     res["events"] = float(sum(res["spikes"].get(p, 0) * d for p, d in res["outdegree"].items()))
     res["plastic_ops"] = float(sum(res["spikes"].get(p, 0) * d for p, d in res["plastic_degree"].items()))
+    native_kernels(job, res)
     write_result(result_path, res)
+
+
+def native_kernels(job: dict, res: dict) -> None:
+    """Whether this process ran without Numba (every kernel native: ``spikesim.native``); with
+    ``compile_native``, then compile the kernels it called through the JIT, after everything is
+    measured (the compiler runs in a process of its own)."""
+    res["numba_imported"] = "numba" in sys.modules
+    if not job.get("compile_native"):
+        return
+    try:
+        from spikesim import native
+    except ImportError:  # an older spikesim
+        return
+    t = time.perf_counter()
+    res["native_compiled"] = native.compile_pending()
+    res["native_compile_s"] = time.perf_counter() - t
 
 
 def startup_job(job: dict, result_path: str) -> None:
@@ -300,6 +325,7 @@ def startup_job(job: dict, result_path: str) -> None:
     marks["first_chunk"] = first[0]
     for p in (out, out.with_name(out.name + ".partial")):
         p.unlink(missing_ok=True)
+    native_kernels(job, marks)
     write_result(result_path, {"mode": "startup", **marks})
 
 

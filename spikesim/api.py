@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 
-from . import __version__
+from . import __version__, native
 from .build import Network, build
 from .engine import simulate
 from .errors import OutputError
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 
 def versions() -> dict[str, str]:
-    import numba
-    import numpy
+    """The versions a run's file records (Numba's without importing it: a native run has none)."""
+    from importlib.metadata import version
 
-    return {"spikesim": __version__, "numpy": numpy.__version__, "numba": numba.__version__}
+    return {"spikesim": __version__, "numpy": np.__version__, "numba": version("numba")}
 
 
 def run_info(network: Network) -> RunInfo:
@@ -140,17 +140,24 @@ class _Counter:
         self.summary.status = status
 
 
-def compile_seconds(listener) -> float:
-    """The seconds a ``compile_timer`` listener has measured."""
-    return listener.duration if listener.done else 0.0
+class _CompileTimer:
+    def __enter__(self):
+        self.start, self.end = native.jit_seconds(), None
+        return self
+
+    def __exit__(self, *exc):
+        self.end = native.jit_seconds()
 
 
-def compile_timer():
-    """A context that measures the seconds Numba spends compiling inside it (cache misses only:
-    loading a cached kernel is not compiling); read them with ``compile_seconds``."""
-    from numba.core.event import TimingListener, install_listener
+def compile_seconds(timer: _CompileTimer) -> float:
+    """The seconds a ``compile_timer`` has measured (so far, inside it)."""
+    return (native.jit_seconds() if timer.end is None else timer.end) - timer.start
 
-    return install_listener("numba:compile", TimingListener())
+
+def compile_timer() -> _CompileTimer:
+    """A context that measures the seconds Numba's JIT spends compiling inside it (cache misses
+    only: loading a cached or native kernel is not compiling); read them with ``compile_seconds``."""
+    return _CompileTimer()
 
 
 @contextmanager

@@ -80,22 +80,46 @@ class _StopOnSignal:
 def _say_when_compiling(quiet: bool):
     """A context in which the first kernel Numba compiles (cache misses only) prints one line, so
     that the seconds a first run spends compiling are not taken for a hang."""
-    from numba.core.event import Listener, install_listener
+    from . import native
 
-    class Say(Listener):
-        said = quiet
+    said = [quiet]
 
-        def on_start(self, event) -> None:
-            if not self.said:
-                self.said = True
-                from tqdm import tqdm  # clears and redraws a progress bar around the line
+    def say() -> None:
+        if not said[0]:
+            said[0] = True
+            from tqdm import tqdm  # clears and redraws a progress bar around the line
 
-                tqdm.write("spikesim: compiling the kernels for this kind of network (once: they are cached)", file=sys.stderr)
+            tqdm.write("spikesim: compiling the kernels for this kind of network (once: they are cached)", file=sys.stderr)
 
-        def on_end(self, event) -> None:
-            pass
+    return native.on_jit_compile(say)
 
-    return install_listener("numba:compile", Say())
+
+def _compile_native(quiet: bool) -> None:
+    """After a run that called kernels through Numba's JIT for want of their native modules:
+    compile those modules, so that later runs of this kind of network load them without Numba
+    (``spikesim.native``). Once: a kernel that cannot be compiled is not tried again."""
+    from . import native
+
+    if not native.pending():
+        return
+    started = time.perf_counter()
+    if not quiet:
+        click.echo("spikesim: compiling native kernels for later runs (once, for this kind of network)...", err=True)
+    try:
+        compiled, failed = native.compile_pending()
+    except KeyboardInterrupt:  # the run's data is complete: only the modules are left for next time
+        click.echo("spikesim: compiling native kernels interrupted; the next run compiles them", err=True)
+        return
+    if quiet:
+        return
+    if failed:
+        click.echo(
+            f"spikesim: {failed} of {compiled + failed} kernels could not be compiled ahead of time (is a C compiler "
+            f"installed?); runs use Numba's cached kernels for them. Reasons in {native.cache_dir()}/*.failed",
+            err=True,
+        )
+    else:
+        click.echo(f"spikesim: {compiled} native kernels compiled in {time.perf_counter() - started:.1f} s", err=True)
 
 
 def _simulate_to_file(start, output: Path, quiet: bool, total_steps: int):
@@ -206,6 +230,7 @@ def run(network, output, plot_path, no_plot, duration_ms, seed, threads, checkpo
         )
     del net  # the network's memory goes back before the plots read the file
     _report(summary, output, no_plot, plot_path, quiet, spec.name, build_s, build_compile_s)
+    _compile_native(quiet)
 
 
 @main.command()
@@ -246,6 +271,7 @@ def resume(checkpoint, output, plot_path, no_plot, checkpoint_every_ms, threads,
     # the rebuild: up to on_built, without what Numba compiled there (all compiling outside the run's)
     build_compile_s = api.compile_seconds(compiling) - summary.compile_s
     _report(summary, target, no_plot, plot_path, quiet, spec.name, built_at[0] - started - build_compile_s, build_compile_s)
+    _compile_native(quiet)
 
 
 @main.command()

@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # the plain reference implementations beside the tests
 
 ROOT = HERE.parent
+
+# Kernels through Numba's JIT, as they always were: compiling native modules takes seconds per
+# kernel, so only the tests of spikesim.native (test_native.py) switch them on, in a cache of
+# their own.
+os.environ["SPIKESIM_NATIVE"] = "off"
 
 
 @pytest.fixture

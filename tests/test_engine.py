@@ -125,7 +125,11 @@ def test_spikes_split_by_population_as_the_plain_twin(n_pops, per_step):
     fired = rng.random((n_steps, stops[-1])) < 0.3  # in the kernel's order: by step, then by id
     steps, ids = np.nonzero(fired)
     steps = steps + first
-    offsets, local, times_ms, counts = split_spikes(steps, ids, stops, first, n_steps, dt, per_step)
+    offsets = np.zeros(n_pops + 1, np.int64)
+    local = np.empty(len(ids), np.uint64)
+    times_ms = np.empty(len(ids))
+    counts = np.zeros((n_pops, n_steps if per_step else 0), np.int64)
+    split_spikes(steps, ids, stops, first, dt, offsets, local, times_ms, counts)
     assert offsets[-1] == len(ids) > 0
     twin = list(split_by_population(SimpleNamespace(neurons=neurons), steps, ids))
     for p, (pop, twin_local, twin_steps) in enumerate(twin):
@@ -273,12 +277,12 @@ def test_threads_do_not_change_results():
     import numba
 
     from spikesim.engine import kernels, simulate
-    from spikesim.engine.step import kernel_for_threads
+    from spikesim.engine.step import RUN_STEPS, kernel_for_threads
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     assert 9000 > 2 * kernels.NEURON_BLOCK
-    assert kernel_for_threads(2) is kernels.run_steps_threaded and kernel_for_threads(1) is kernels.run_steps
+    assert kernel_for_threads(2) is kernels.run_steps_threaded and kernel_for_threads(1) is RUN_STEPS and RUN_STEPS.jit is kernels.run_steps
     results = []
     for threads in (1, 2):
         network = build(spec_from_yaml(THREADED.replace("threads: 2", f"threads: {threads}")))

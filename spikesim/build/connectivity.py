@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from ..errors import BuildError, SpecError
 from ..io.arrays import read_table
+from ..native import kernel
 from ..spec.model import Connection
 from .values import narrowest, realize_blocks
 
@@ -245,7 +245,7 @@ def _sparse_choice(rows, n, k, multapses, own, rng) -> np.ndarray:
         cols[bad] = rng.integers(0, n, size=n_bad)
 
 
-@njit(cache=True)
+@kernel
 def mark_redraws(cols, own, multapses, seen, stamp, bad):
     """Set ``bad`` where a draw must be redrawn: the row's own column (``own[r]``, when ``own`` is
     not empty) and, unless ``multapses``, every repeat of a column drawn earlier in the row.

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from ..errors import BuildError, SpecError
 from ..io.arrays import read_array
+from ..native import kernel
 from ..spec.model import (
     CurrentFileInput,
     DCInput,
@@ -105,7 +105,7 @@ class _Source:
         return np.arange(lo - first, max(lo, hi) - first, dtype=np.int64)
 
 
-@njit(cache=True)
+@kernel
 def add_noise(rng, dense, first_row, n_rows, columns, sd, mean):
     """dense[first_row + j, columns[c]] += mean + sd * z for j < n_rows and every c, with z drawn
     from the generator ``rng`` row by row, column by column. The numbers, and the generator's

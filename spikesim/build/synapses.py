@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from ..native import kernel
 from .connectivity import Synapses
 from .plasticity import N_PARAMS, SPNET, STATIC
 
@@ -356,7 +356,7 @@ def _incoming(table: SynapseTable):
 
 
 # ---------------------------------------------------------------- layout kernels and their twins
-@njit(cache=True)
+@kernel
 def count_keys(pre, per_pre, delay_steps, max_delay, first_source, counts):
     """counts[(source - first_source) * max_delay + delay - 1] += 1 for every synapse (synapse s
     from pre[s // per_pre])."""
@@ -368,7 +368,7 @@ def count_keys(pre, per_pre, delay_steps, max_delay, first_source, counts):
             s += 1
 
 
-@njit(cache=True)
+@kernel
 def scatter(pre, per_pre, post, weight, delay_steps, max_delay, first_source, fill, post_out, weight_out,
             weight_offset, position):
     """Place every synapse (from pre[s // per_pre]) at the next free place p of its (source,
@@ -391,7 +391,7 @@ def scatter(pre, per_pre, post, weight, delay_steps, max_delay, first_source, fi
             i += 1
 
 
-@njit(cache=True)
+@kernel
 def run_start(pre, per_pre, delay_steps, max_delay, first_source, fill):
     """Where ``scatter`` would place the first synapse, if it places them all in one run
     p0, p0 + 1, ... in generation order; -1 if not, or if there are none. Reads ``fill`` only:
@@ -420,7 +420,7 @@ def run_start(pre, per_pre, delay_steps, max_delay, first_source, fill):
     return p0
 
 
-@njit(cache=True)
+@kernel
 def index_incoming(row_ptr, post, max_delay, first_source, n_neurons, fill, in_syn, in_key):
     """Synapses of one group (its pointers ``row_ptr``) by target, in table order, with their
     source and delay as one key: delay * n_neurons - source (see ``incoming_key``)."""

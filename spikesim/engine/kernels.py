@@ -35,6 +35,7 @@ from ..build.plasticity import (
     W_MIN,
 )
 from ..build.synapses import CHANNEL_VOLTAGE
+from .constants import NEURON_BLOCK, NOT_FINITE, OK, SPIKE_BUFFER_FULL
 
 
 def _no_runtime() -> dict:
@@ -65,13 +66,8 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-# status codes returned in status[0]
-OK, SPIKE_BUFFER_FULL, NOT_FINITE = 0, 1, 2
 # how many spikes ahead delivery asks for pointers, and for the synapses they point to
 PREFETCH_POINTERS, PREFETCH_SYNAPSES = 16, 8
-# neurons per block of the neuron update (the unit run_steps_threaded shares out); the caller's
-# scratch ``bad_blocks`` holds one flag per block of the largest population
-NEURON_BLOCK = 4096
 
 
 @njit(cache=True, inline="always")
@@ -521,34 +517,34 @@ def population_of(i, pop_stop):
     return np.searchsorted(pop_stop, i, side="right")
 
 
-@njit(cache=True)
-def split_spikes(steps, ids, pop_stop, first, n_steps, dt, per_step):
-    """Stage 6, after a kernel call: its spikes (step, global id) by population, in one pass.
+@njit(cache=True, **NO_RUNTIME)
+def split_spikes(steps, ids, pop_stop, first, dt, offsets, local, times_ms, counts):
+    """Stage 6, after a kernel call: its spikes (step, global id) by population, in one pass,
+    into the caller's arrays (zeros in ``offsets`` and ``counts``; ``local`` and ``times_ms`` as
+    long as ``ids``).
 
-    Returns (offsets, local, times_ms, counts): the spikes of population p are
-    ``offsets[p]:offsets[p + 1]`` of ``local`` (uint64 population-local ids) and ``times_ms``
-    ((step + 1) dt), in the order they were fired; ``counts[p, j]`` is the number of spikes of p
-    in step first + j (an empty array unless ``per_step``). The plain twin is
-    ``step.split_by_population`` with ``np.bincount``."""
+    The spikes of population p go to ``offsets[p]:offsets[p + 1]`` of ``local`` (population-local
+    ids) and ``times_ms`` ((step + 1) dt), in the order they were fired; ``counts[p, j]`` is the
+    number of spikes of p in step first + j (none where ``counts`` has no columns). The plain
+    twin is ``step.split_by_population`` with ``np.bincount``."""
     n_pops = pop_stop.shape[0]
-    offsets = np.zeros(n_pops + 1, np.int64)
+    per_step = counts.shape[1] > 0
     for q in range(ids.shape[0]):
         offsets[population_of(ids[q], pop_stop) + 1] += 1
     for p in range(n_pops):
         offsets[p + 1] += offsets[p]
-    fill = offsets[:-1].copy()
-    local = np.empty(ids.shape[0], np.uint64)
-    times_ms = np.empty(ids.shape[0])
-    counts = np.zeros((n_pops, n_steps if per_step else 0), np.int64)
+    # offsets[p] serves as population p's next free place, and ends at population p + 1's start
     for q in range(ids.shape[0]):
         p = population_of(ids[q], pop_stop)
-        e = fill[p]
-        fill[p] = e + 1
+        e = offsets[p]
+        offsets[p] = e + 1
         local[e] = ids[q] - (pop_stop[p - 1] if p > 0 else 0)
         times_ms[e] = (steps[q] + 1) * dt
         if per_step:
             counts[p, steps[q] - first] += 1
-    return offsets, local, times_ms, counts
+    for p in range(n_pops, 0, -1):
+        offsets[p] = offsets[p - 1]
+    offsets[0] = 0
 
 
 def _threaded(kernel):

@@ -42,8 +42,9 @@ import numpy as np
 from ..build.memory import check_threads
 from ..build.network import Network, exp_decay
 from ..errors import Interrupted, NumericalError
+from ..native import Kernel
 from ..recording import Chunk, Rate, Sink, SpikeTrains, Trace, WeightSnapshot
-from . import kernels
+from .constants import NEURON_BLOCK, NOT_FINITE
 
 if TYPE_CHECKING:
     from ..build.synapses import SynapseTable
@@ -65,6 +66,9 @@ PREFETCH_ABOVE_BYTES = 2 << 20
 # spnet and static 1M x 100 have 5-6 synapses per run; the 2003 network's all-to-all has 1000,
 # and its loop was 5 % slower with prefetching (4 MB of targets).
 PREFETCH_BELOW_RUN = 64
+# the kernels of ``kernels``, native where their modules are compiled (``spikesim.native``)
+RUN_STEPS = Kernel("spikesim.engine.kernels", "run_steps")
+SPLIT_SPIKES = Kernel("spikesim.engine.kernels", "split_spikes")
 
 
 def prefetch_pays(syn: SynapseTable) -> bool:
@@ -166,11 +170,14 @@ def chunk_steps_for(network: Network) -> int:
 
 
 def kernel_for_threads(threads: int):
-    """The step kernel for ``run.threads``: ``kernels.run_steps`` for one thread, else
-    ``kernels.run_steps_threaded`` with Numba using that many threads (the same results)."""
+    """The step kernel for ``run.threads``: ``kernels.run_steps`` for one thread (``RUN_STEPS``:
+    native where compiled), else ``kernels.run_steps_threaded`` with Numba using that many
+    threads (the same results; always the JIT's)."""
     if threads == 1:
-        return kernels.run_steps
+        return RUN_STEPS
     import numba
+
+    from . import kernels
 
     check_threads(threads)  # checked at the build too; a network may be run where it was not built
     numba.set_num_threads(threads)
@@ -241,7 +248,7 @@ def simulate(
     spike_id = np.empty(spike_capacity, np.int64)
     status = np.zeros(2, np.int64)
     spiked = np.zeros((nrn.n + 7) // 8 * 8, np.bool_)  # the kernel's scratch: 8-byte words
-    bad_blocks = np.zeros(nrn.n // kernels.NEURON_BLOCK + 1, np.int64)  # scratch: one flag per block of neurons
+    bad_blocks = np.zeros(nrn.n // NEURON_BLOCK + 1, np.int64)  # scratch: one flag per block of neurons
     n = state.step
     last_flush = n
 
@@ -291,7 +298,7 @@ def simulate(
                 )  # fmt: skip
                 n += done
                 state.step = n
-                if status[0] == kernels.NOT_FINITE:
+                if status[0] == NOT_FINITE:
                     neuron = int(status[1])
                     pop = next(q for q in names if nrn.slice(q).start <= neuron < nrn.slice(q).stop)
                     raise NumericalError(
@@ -366,9 +373,12 @@ def _emit(network, sinks, binner, first, stop, steps, ids, trace_rows, names, we
         return
     dt = network.dt_ms
     spikes, per_step = {}, {}
-    offsets, local, times_ms, counts = kernels.split_spikes(
-        steps, ids, network.neurons.pop_stop, first, stop - first, dt, binner is not None
-    )
+    n_pops = len(names)
+    offsets = np.zeros(n_pops + 1, np.int64)
+    local = np.empty(len(ids), np.uint64)
+    times_ms = np.empty(len(ids))
+    counts = np.zeros((n_pops, stop - first if binner is not None else 0), np.int64)
+    SPLIT_SPIKES(steps, ids, network.neurons.pop_stop, first, dt, offsets, local, times_ms, counts)
     for p, pop in enumerate(names):
         if binner is not None:
             per_step[pop] = counts[p]
