@@ -2,8 +2,9 @@
 
 Every measurement runs in a child process of its own (``spikesim_child.py``, ``brian2_child.py``,
 ``bounds_child.py``) started by ``run.py``; the child writes its result as JSON to a file named on
-its command line, and the parent adds the child's peak resident memory (``ru_maxrss`` from
-``wait4``). Nothing here imports spikesim or brian2.
+its command line, and the parent adds the child's peak resident memory (its own VmHWM, which the
+child writes with its result; ``ru_maxrss`` from ``wait4`` where there is none). Nothing here
+imports spikesim or brian2.
 """
 
 from __future__ import annotations
@@ -72,10 +73,28 @@ def spnet_size_edits(n: int, pulses_per_step: int | None = None) -> dict:
 
 def write_result(path: str, result: dict) -> None:
     result["child_maxrss_self_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = own_peak_kb()
+    if hwm is not None:
+        result["vmhwm_kb"] = hwm
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(result, f, indent=1, default=_json_default)
     os.replace(tmp, path)
+
+
+def own_peak_kb() -> int | None:
+    """This process's own peak resident memory (VmHWM, Linux), in kB. Unlike ``ru_maxrss``, it
+    starts at zero when the process starts its program: Linux carries the ru_maxrss of the
+    process that forked it over the exec (a child of a 480 MB process reports 480 MB for
+    /bin/true), so that a child lighter than its parent reports the parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def _json_default(x):

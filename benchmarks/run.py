@@ -176,7 +176,9 @@ class Session:
             why = f" (its memory was limited to {limit_bytes / 2**30:.1f} GiB)" if limit_bytes else ""
             return {"error": f"{script} exited with status {proc.returncode} after {wall:.0f} s{why}", "process_wall_s": wall}
         result = json.loads(result_path.read_text())
-        result["maxrss_kb"] = usage.ru_maxrss  # the child's peak (and its waited-for descendants')
+        # the child's own peak (VmHWM): ru_maxrss starts at the parent's size (see common.own_peak_kb)
+        result["wait4_maxrss_kb"] = usage.ru_maxrss
+        result["maxrss_kb"] = result.get("vmhwm_kb") or usage.ru_maxrss
         result["process_wall_s"] = wall
         return result
 

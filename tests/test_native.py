@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from spikesim import native
 
 HERE = Path(__file__).parent
 needs_compiler = pytest.mark.skipif(
-    not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")), reason="no C compiler: native modules cannot be built"
+    not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")) or not Path(sysconfig.get_paths()["include"], "Python.h").exists(),
+    reason="no C compiler or no Python headers: native modules cannot be built",
 )
 
 
