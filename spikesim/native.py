@@ -62,7 +62,8 @@ def cache_dir() -> Path:
 def describe(value):
     """The type of an argument as Numba would see it, as a hashable tuple without Numba
     (``numba.typeof``): arrays by dtype, dimensions, layout, read-only and alignment; numbers by
-    dtype; tuples by their elements. None for anything else (such a call goes to the JIT)."""
+    dtype; tuples by their elements; NumPy's random generators. None for anything else (such a
+    call goes to the JIT)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf" or not value.dtype.isnative:
             return None
@@ -79,6 +80,8 @@ def describe(value):
     if type(value) is tuple:
         parts = tuple(describe(v) for v in value)
         return None if any(p is None for p in parts) else ("tuple", parts)
+    if isinstance(value, np.random.Generator):
+        return ("generator",)
     return None
 
 
@@ -93,6 +96,8 @@ def numba_type(description):
         return types.Array(from_dtype(np.dtype(dtype)), ndim, layout, readonly=readonly, aligned=aligned)
     if kind == "scalar":
         return from_dtype(np.dtype(description[1]))
+    if kind == "generator":  # one type for every NumPy generator, whatever its bit generator
+        return types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
     return types.BaseTuple.from_types([numba_type(d) for d in description[1]])
 
 
@@ -338,9 +343,15 @@ def compile_pending() -> tuple[int, int]:
     return compiled, failed
 
 
+def _needs_runtime(job: dict) -> bool:
+    """Whether a kernel's module needs Numba's runtime: to take a NumPy generator (its unboxing
+    uses it). The others are compiled without it, as the JIT compiles the step kernel."""
+    return "generator" in json.dumps(job["description"])
+
+
 def _compile(jobs: list[dict], folder: Path) -> None:
     """In the child process: compile kernels for their argument descriptions into one module,
-    and write each one's entry."""
+    check that it loads, and write each one's entry."""
     from numba.core import codegen
     from numba.pycc import CC
 
@@ -352,13 +363,15 @@ def _compile(jobs: list[dict], folder: Path) -> None:
         cc = CC(name)
         cc.output_dir = build
         cc.target_cpu = "host"
-        cc.use_nrt = False
+        cc.use_nrt = any(_needs_runtime(job) for job in jobs)
         for job in jobs:
             source = getattr(importlib.import_module(job["module"]), job["name"])
             argtypes = tuple(numba_type(d) for d in _from_json(job["description"])[1])  # the arguments of ("tuple", arguments)
             cc.export(job["target"], argtypes)(source.py_func)
         cc.compile()
         (built,) = Path(build).glob(name + "*")
+        spec = importlib.util.spec_from_file_location(name, built)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))  # loads, or raises why not
         built.replace(folder / built.name)
     for job in jobs:
         entry = folder / (job["target"] + ".native")
@@ -367,24 +380,28 @@ def _compile(jobs: list[dict], folder: Path) -> None:
 
 
 def main(job_file: str) -> None:
-    """Compile the jobs of ``job_file`` into one module; where that fails, each into one of its
-    own, marking those that fail (with the reason)."""
+    """Compile the jobs of ``job_file`` into one module (and those that need Numba's runtime into
+    another); where that fails, each into one of its own, marking those that fail (with the
+    reason)."""
     import traceback
     import warnings
 
     warnings.simplefilter("ignore")  # Numba's notice about its ahead-of-time compiler's future
     folder = Path(job_file).parent
     jobs = json.loads(Path(job_file).read_text())
-    if len(jobs) > 1:
-        try:
-            return _compile(jobs, folder)
-        except Exception:
-            pass
-    for job in jobs:
-        try:
-            _compile([job], folder)
-        except Exception:
-            (folder / (job["target"] + ".failed")).write_text(traceback.format_exc())
+    for runtime in (False, True):
+        batch = [job for job in jobs if _needs_runtime(job) == runtime]
+        if len(batch) > 1:
+            try:
+                _compile(batch, folder)
+                continue
+            except Exception:
+                pass
+        for job in batch:
+            try:
+                _compile([job], folder)
+            except Exception:
+                (folder / (job["target"] + ".failed")).write_text(traceback.format_exc())
 
 
 if __name__ == "__main__":
