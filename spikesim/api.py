@@ -141,6 +141,8 @@ class _Counter:
 
 
 class _CompileTimer:
+    """What ``compile_timer`` gives: the JIT's compiling seconds when it was entered and left."""
+
     def __enter__(self):
         self.start, self.end = native.jit_seconds(), None
         return self

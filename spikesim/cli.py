@@ -114,8 +114,8 @@ def _compile_native(quiet: bool) -> None:
         return
     if failed:
         click.echo(
-            f"spikesim: {failed} of {compiled + failed} kernels could not be compiled ahead of time (is a C compiler "
-            f"installed?); runs use Numba's cached kernels for them. Reasons in {native.cache_dir()}/*.failed",
+            f"spikesim: {failed} of {compiled + failed} kernels could not be compiled ahead of time (that needs a C "
+            f"compiler and Python's headers); runs use Numba's cached kernels for them. Reasons in {native.cache_dir()}/*.failed",
             err=True,
         )
     else:

@@ -4,17 +4,19 @@ Every kernel of the build and of the step loop is called through a ``Kernel``. F
 the arguments of a call, it calls the native module compiled for exactly those types when the
 cache holds one; otherwise Numba's JIT (which compiles, or loads Numba's own cache) and the types
 are noted as pending. ``compile_pending()`` compiles the pending ones in a child process, with
-Numba's ahead-of-time compiler and the C compiler, into one module in the cache (``spikesim run``
-does it after the run that found them missing: once per kind of network).
+Numba's ahead-of-time compiler and the C compiler, into one module in the cache (two where some
+need Numba's runtime; ``spikesim run`` does it after the run that found them missing: once per
+kind of network).
 
-A process whose kernels are all native never imports Numba or LLVM: about 130 MiB less memory
-(Numba with LLVM's library takes about 186 MiB before any network, the process without them about
-50) and half a second less to start. The machine code is LLVM's either way, for this processor,
+A process whose kernels are all native never imports Numba or LLVM: about 120 MiB less memory
+(with Numba, LLVM and a loaded kernel a process takes about 186 MiB before any network; without
+them about 60) and half a second less to start. The machine code is LLVM's either way, for this processor,
 from the same Python source, compiled with the same options: the results are the same to the bit
 (tests compare them).
 
-A module is named after the kernel, its argument types, spikesim's source, the versions of Python,
-NumPy and Numba and the processor, so a module that does not fit is never loaded. A kernel that
+A kernel's entry in the cache (which module holds it) is named after the kernel, its argument
+types, spikesim's source, the versions of Python, NumPy and Numba and the processor, so code that
+does not fit is never loaded. A kernel that
 cannot be compiled ahead of time (no C compiler, an argument type the compiler refuses) is marked
 as such and stays on the JIT. ``SPIKESIM_NATIVE=off`` uses the JIT only; ``SPIKESIM_CACHE_DIR``
 moves the cache (default: ``~/.cache/spikesim``).
