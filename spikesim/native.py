@@ -10,7 +10,7 @@ kind of network).
 
 A process whose kernels are all native never imports Numba or LLVM: about 120 MiB less memory
 (with Numba, LLVM and a loaded kernel a process takes about 186 MiB before any network; without
-them about 60) and half a second less to start. The machine code is LLVM's either way, for this processor,
+them about 60) and a start 0.1-0.2 s quicker. The machine code is LLVM's either way, for this processor,
 from the same Python source, compiled with the same options: the results are the same to the bit
 (tests compare them).
 
