@@ -142,9 +142,10 @@ class Session:
 
     def cache_env(self, numba_cache: Path | None = None) -> dict:
         """Where a child keeps Numba's compiled kernels and spikesim's native modules: the
-        session's, or a fresh folder's (``fresh_cache``)."""
+        session's, or a fresh folder's (``fresh_cache``). ``SPIKESIM_NATIVE=off`` in the
+        benchmark's environment measures spikesim on Numba's JIT."""
         cache = numba_cache or self.numba_cache
-        return {"NUMBA_CACHE_DIR": str(cache), "SPIKESIM_CACHE_DIR": str(cache / "spikesim"), "SPIKESIM_NATIVE": "auto"}
+        return {"NUMBA_CACHE_DIR": str(cache), "SPIKESIM_CACHE_DIR": str(cache / "spikesim"), "SPIKESIM_NATIVE": os.environ.get("SPIKESIM_NATIVE", "auto")}
 
     def spawn(self, script: str, job: dict, numba_cache: Path | None = None, python: str | None = None, limit_bytes: int | None = None) -> dict:
         """Run one child to its end; its result, with its peak memory, or an error. With
