@@ -184,19 +184,22 @@ class Kernel:
         return self._jit
 
     def native(self, description):
-        """The native function for arguments of this description; None where there is none."""
+        """The native function for arguments of this description; None where there is none.
+        The cache is looked at once per description (again after ``compile_pending`` compiled
+        it); a miss not marked as failed is noted as pending."""
         if description not in self._native:
-            self._native[description] = _load(self, description)
+            name = _module_name(self, description)
+            function = _load(name)
+            if function is None and not _failed_path(name).exists():
+                _pending[(self.module, self.name, description)] = self
+            self._native[description] = function
         return self._native[description]
 
     def __call__(self, *args):
         description = describe(args) if enabled() else None
-        if description is not None:
-            function = self.native(description)
-            if function is not None:
-                return function(*args)
-            if not _failed_path(self, description).exists():
-                _pending[(self.module, self.name, description)] = self
+        function = None if description is None else self.native(description)
+        if function is not None:
+            return function(*args)
         return _jit_call(self.jit, args)
 
 
@@ -214,22 +217,22 @@ def _module_name(kernel: Kernel, description) -> str:
     return f"{kernel.name}_{_digest(kernel, description)}"
 
 
-def _module_path(kernel: Kernel, description) -> Path:
-    """The kernel's entry in the cache: which compiled module holds it (JSON)."""
-    return cache_dir() / (_module_name(kernel, description) + ".native")
+def _entry_path(name: str) -> Path:
+    """The entry ``name`` (``_module_name``) in the cache: which compiled module holds it (JSON)."""
+    return cache_dir() / (name + ".native")
 
 
-def _failed_path(kernel: Kernel, description) -> Path:
-    return cache_dir() / (_module_name(kernel, description) + ".failed")
+def _failed_path(name: str) -> Path:
+    return cache_dir() / (name + ".failed")
 
 
 _modules: dict[str, object] = {}
 
 
-def _load(kernel: Kernel, description):
-    """The native function of the kernel's entry in the cache; None where there is none, or
+def _load(name: str):
+    """The native function of the entry ``name`` in the cache; None where there is none, or
     where it cannot be loaded (the JIT then runs the kernel, and the entry is compiled again)."""
-    path = _module_path(kernel, description)
+    path = _entry_path(name)
     if not path.exists():
         return None
     try:
@@ -314,9 +317,10 @@ def compile_pending() -> tuple[int, int]:
     """Compile the pending kernels into native modules, in a child process; returns (compiled,
     failed). A kernel that fails is marked, with the reason, and not tried again; the others are
     loaded by the next call with their argument types."""
+    targets = {key: _module_name(kernel, key[2]) for key, kernel in _pending.items()}
     jobs = [
-        {"module": module, "name": name, "description": _as_json(description), "target": _module_name(kernel, description)}
-        for (module, name, description), kernel in _pending.items()
+        {"module": module, "name": name, "description": _as_json(description), "target": targets[module, name, description]}
+        for module, name, description in _pending
     ]
     if not jobs:
         return 0, 0
@@ -332,14 +336,14 @@ def compile_pending() -> tuple[int, int]:
     finally:
         os.unlink(f.name)
     compiled = failed = 0
-    for (module, name, description), kernel in list(_pending.items()):
-        del _pending[(module, name, description)]
-        if _module_path(kernel, description).exists():
+    for key, kernel in list(_pending.items()):
+        del _pending[key]
+        if _entry_path(targets[key]).exists():
             compiled += 1
-            kernel._native.pop(description, None)  # found missing before: look again
+            kernel._native.pop(key[2], None)  # found missing before: look again
         else:
             failed += 1
-            path = _failed_path(kernel, description)
+            path = _failed_path(targets[key])
             if not path.exists():
                 path.write_text("the compiling process ended without a module\n")
     return compiled, failed
